@@ -1,0 +1,3 @@
+"""RadFlow: operations system for hospital imaging departments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""What each role may do, as Django permissions granted to the role's group.
+
+This table is the single source of role rights; ``roles_sync`` writes it to the database after
+every migrate so a new permission reaches the groups without a hand step.
+"""
+
+from __future__ import annotations
+
+from radflow.core.roles import Role
+
+_DEPARTMENT_VIEW = [
+    "scheduling.view_site",
+    "scheduling.view_department",
+    "scheduling.view_modality",
+    "scheduling.view_room",
+    "scheduling.view_roomcapability",
+    "scheduling.view_device",
+    "scheduling.view_probe",
+    "catalog.view_examtype",
+    "catalog.view_procedurecode",
+    "catalog.view_competency",
+    "catalog.view_screeningitem",
+]
+_PATIENT_VIEW = ["patients.view_patient"]
+_PATIENT_EDIT = ["patients.add_patient", "patients.change_patient"]
+_STAFF_VIEW = ["staff.view_staffmember"]
+_PAYER_VIEW = ["billing.view_payer"]
+_EQUIPMENT_EDIT = [
+    "scheduling.add_device",
+    "scheduling.change_device",
+    "scheduling.add_probe",
+    "scheduling.change_probe",
+    "scheduling.change_room",
+]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.COORDINATOR: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_PATIENT_EDIT,
+        *_STAFF_VIEW,
+        *_PAYER_VIEW,
+        "scheduling.change_room",
+        "catalog.change_examtype",
+    ],
+    Role.SCHEDULER: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_PATIENT_EDIT, *_PAYER_VIEW],
+    Role.TECHNOLOGIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW],
+    Role.RADIOLOGIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_STAFF_VIEW],
+    Role.DIRECTOR: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_STAFF_VIEW, *_PAYER_VIEW],
+    Role.BILLING: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_PAYER_VIEW,
+        "billing.add_payer",
+        "billing.change_payer",
+    ],
+    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT],
+    Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW],
+    Role.AUDITOR: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_STAFF_VIEW,
+        *_PAYER_VIEW,
+        "audit.view_accesslog",
+    ],
+    # The admin role is a superuser; listing rights here would only repeat "everything".
+    Role.ADMIN: [],
+}

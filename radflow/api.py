@@ -1,0 +1,146 @@
+"""The JSON API: one NinjaAPI with a router per domain app.
+
+Browsers use their session (with CSRF); machine clients send ``Authorization: Bearer <token>``.
+Every failure answers ``application/problem+json`` (RFC 9457) naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from radflow.accounts.services import api_token_authenticate
+from radflow.core.errors import RadflowError
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(token)
+        if user is None:
+            return None
+        request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """Django's session cookie, with CSRF enforced on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if request.user.is_authenticated:
+            return request.user
+        return None
+
+
+api = NinjaAPI(
+    title="RadFlow API",
+    version="1",
+    description="Department model, patients and catalog. Token auth: `Authorization: Bearer …`.",
+    auth=[BearerToken(), SessionAuth(csrf=True)],
+    urls_namespace="api",
+)
+
+
+def problem(
+    request: HttpRequest,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[dict[str, str]] | None = None,
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": f"https://radflow.invalid/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = "application/problem+json"
+    return response
+
+
+@api.exception_handler(RadflowError)
+def _radflow_error(request: HttpRequest, exc: RadflowError) -> HttpResponse:
+    errors: list[dict[str, str]] = []
+    field_errors = getattr(exc, "errors", None)
+    if isinstance(field_errors, dict):
+        errors = [
+            {"field": field, "message": message}
+            for field, messages in field_errors.items()
+            for message in messages
+        ]
+    elif exc.field:
+        errors = [{"field": exc.field, "message": exc.message}]
+    return problem(
+        request,
+        status=exc.http_status,
+        title=exc.message,
+        detail=exc.message,
+        code=exc.code,
+        errors=errors,
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = []
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
+        errors.append({"field": ".".join(location), "message": str(error.get("msg", "invalid"))})
+    fields = ", ".join(e["field"] for e in errors if e["field"]) or "request"
+    return problem(
+        request,
+        status=422,
+        title="Invalid input",
+        detail=f"Check these fields: {fields}",
+        code="validation_failed",
+        errors=errors,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(
+        request,
+        status=401,
+        title="Authentication required",
+        detail="Send a valid bearer token or log in.",
+        code="not_authenticated",
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(
+        request, status=exc.status_code, title=str(exc), detail=str(exc), code="http_error"
+    )
+
+
+def _register_routers() -> None:
+    from radflow.audit.api import router as audit_router
+    from radflow.billing.api import router as billing_router
+    from radflow.catalog.api import router as catalog_router
+    from radflow.patients.api import router as patients_router
+    from radflow.scheduling.api import router as scheduling_router
+    from radflow.staff.api import router as staff_router
+
+    api.add_router("/department", scheduling_router)
+    api.add_router("/catalog", catalog_router)
+    api.add_router("/patients", patients_router)
+    api.add_router("/staff", staff_router)
+    api.add_router("/billing", billing_router)
+    api.add_router("/audit", audit_router)
+
+
+_register_routers()

@@ -1,0 +1,97 @@
+"""Appending to the PHI access log.
+
+``access_record`` must run inside the same transaction as the read it records when there is one,
+so a read that fails to log also fails. It locks the chain head (see ``AccessLogHead``), which
+serializes appends across processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from radflow.audit.models import AccessChannel, AccessLog, AccessLogHead
+from radflow.core.audit_chain import GENESIS_HASH, row_hash
+from radflow.patients.models import Patient
+
+
+@dataclass(frozen=True)
+class AccessSource:
+    """Where a read came from; built from a request or given by a non-HTTP boundary."""
+
+    channel: AccessChannel
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, channel: AccessChannel) -> AccessSource:
+        return cls(
+            channel=channel,
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
+        )
+
+
+@transaction.atomic
+def access_record(
+    *,
+    user: AbstractBaseUser | AnonymousUser | None,
+    patients: Iterable[Patient],
+    action: str,
+    source: AccessSource,
+) -> list[AccessLog]:
+    """Append one access row per patient read, chaining each to the one before."""
+    patient_list = list(patients)
+    if not patient_list:
+        return []
+    head, _ = AccessLogHead.objects.get_or_create(id=1, defaults={"row_hash": GENESIS_HASH})
+    head = AccessLogHead.objects.select_for_update().get(id=1)
+    authenticated = user is not None and user.is_authenticated
+    user_id = user.pk if authenticated and user is not None else None
+    username = user.get_username() if authenticated and user is not None else "anonymous"
+    now = timezone.now()
+    rows: list[AccessLog] = []
+    prev_hash, seq = head.row_hash, head.seq
+    for patient in patient_list:
+        seq += 1
+        row = AccessLog(
+            seq=seq,
+            at=now,
+            user_id=user_id,
+            username=username,
+            patient_id=patient.pk,
+            patient_mrn=patient.mrn,
+            action=action,
+            channel=source.channel,
+            ip_address=source.ip_address,
+            user_agent=source.user_agent,
+            prev_hash=prev_hash,
+        )
+        row.row_hash = row_hash(prev_hash, access_fields(row))
+        prev_hash = row.row_hash
+        rows.append(row)
+    AccessLog.objects.bulk_create(rows)
+    head.seq, head.row_hash = seq, prev_hash
+    head.save(update_fields=["seq", "row_hash"])
+    return rows
+
+
+def access_fields(row: AccessLog) -> dict[str, object]:
+    """The row's chained fields in the shape ``radflow.core.audit_chain`` hashes."""
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "user_id": row.user_id,
+        "username": row.username,
+        "patient_id": str(row.patient_id) if row.patient_id else None,
+        "patient_mrn": row.patient_mrn,
+        "action": row.action,
+        "channel": row.channel,
+        "ip_address": row.ip_address,
+        "user_agent": row.user_agent,
+    }

@@ -1,0 +1,25 @@
+"""Top-level routes: each domain app owns its own ``urls.py`` and API router."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from radflow.api import api
+
+urlpatterns = [
+    path("", include("radflow.web.urls")),
+    path("accounts/", include("radflow.accounts.urls")),
+    path("patients/", include("radflow.patients.urls")),
+    path("department/", include("radflow.scheduling.urls")),
+    path("catalog/", include("radflow.catalog.urls")),
+    path("staff/", include("radflow.staff.urls")),
+    path("billing/", include("radflow.billing.urls")),
+    path("audit/", include("radflow.audit.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler403 = "radflow.web.views.permission_denied"
+handler404 = "radflow.web.views.page_not_found"
+handler500 = "radflow.web.views.server_error"

@@ -1,0 +1,69 @@
+"""Shared fixtures: a small cast of users, one per role, plus a stranger with no role."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("RADFLOW_TESTING", "1")
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from radflow.accounts.services import user_create
+from radflow.core.roles import Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(role: Role | None, username: str | None = None) -> User:
+    name = username or (role.value if role else "stranger")
+    return user_create(username=name, password=PASSWORD, roles=[role] if role else [])
+
+
+@pytest.fixture
+def user_for_role(db: None):  # noqa: ANN201
+    """Factory: ``user_for_role(Role.COORDINATOR)`` returns a user holding just that role."""
+    return make_user
+
+
+@pytest.fixture
+def coordinator(db: None) -> User:
+    return make_user(Role.COORDINATOR)
+
+
+@pytest.fixture
+def scheduler(db: None) -> User:
+    return make_user(Role.SCHEDULER)
+
+
+@pytest.fixture
+def technologist(db: None) -> User:
+    return make_user(Role.TECHNOLOGIST)
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return make_user(Role.AUDITOR)
+
+
+@pytest.fixture
+def biomed(db: None) -> User:
+    return make_user(Role.BIOMED)
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return make_user(Role.ADMIN, "administrator")
+
+
+@pytest.fixture
+def stranger(db: None) -> User:
+    """Logged in, but holding no role at all."""
+    return make_user(None)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
