@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radflow.settings")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+    from django.db import OperationalError
 
     args = list(sys.argv if argv is None else argv)
     args[0] = "radflow"
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         execute_from_command_line(args)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"radflow: configuration error: {exc}\n")
+        raise SystemExit(2) from None
+    except OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sys.stderr.write(f"radflow: cannot use the database (check DATABASE_URL): {first_line}\n")
         raise SystemExit(2) from None
 
 

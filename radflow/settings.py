@@ -95,7 +95,10 @@ def _database_config() -> dict[str, Any]:
         try:
             config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         except Exception as exc:  # dj_database_url raises several types for a bad URL
-            raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+            raise ImproperlyConfigured(
+                "DATABASE_URL is not a valid database URL "
+                "(expected postgres://user:password@host:5432/name or sqlite:////path/to/file)"
+            ) from exc
         if config.get("ENGINE") not in {
             "django.db.backends.postgresql",
             "django.db.backends.sqlite3",
@@ -139,10 +142,11 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = not TESTING or env_bool("AXES_ENABLED", False)
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("RADFLOW_TIME_ZONE", "America/New_York")

@@ -29,9 +29,11 @@ class AppendOnlyError(Exception):
 class AccessLog(models.Model):
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(db_index=True)
+    # DO_NOTHING, not SET_NULL: user_id is hashed, so nulling it would break the chain (and the
+    # append-only trigger refuses the UPDATE). ``username`` keeps who it was.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         db_constraint=False,

@@ -2,11 +2,23 @@
 
 ``access_record`` must run inside the same transaction as the read it records when there is one,
 so a read that fails to log also fails. It locks the chain head (see ``AccessLogHead``), which
-serializes appends across processes.
+serializes appends across processes: on PostgreSQL with ``SELECT ... FOR UPDATE``, on SQLite
+through the write lock that ``transaction_mode: IMMEDIATE`` takes at ``BEGIN``.
+
+What counts as a read: every response that shows a patient's demographics to someone. A search
+result list shows name, MRN and birth date, so it records one ``patient.search`` row per patient
+shown (in one call, so one lock and one chain segment). Exporting the access log itself is not a
+patient read: the rows hold MRNs, not records, and logging each exported row would make the log
+grow by itself; exports are logged to the ``radflow.audit`` logger with the user's id and the
+row count instead (no PHI).
+
+Change history (who changed what) is django-simple-history's job, not this log's: see
+``radflow.patients.services`` for how the acting user reaches it outside a request.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,6 +31,18 @@ from radflow.audit.models import AccessChannel, AccessLog, AccessLogHead
 from radflow.core.audit_chain import GENESIS_HASH, row_hash
 from radflow.patients.models import Patient
 
+USER_AGENT_MAX = 200
+
+
+def _normalise_ip(value: str | None) -> str | None:
+    """The form PostgreSQL's ``inet`` hands back, so the hash matches what is read later."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
 
 @dataclass(frozen=True)
 class AccessSource:
@@ -28,12 +52,16 @@ class AccessSource:
     ip_address: str | None = None
     user_agent: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ip_address", _normalise_ip(self.ip_address))
+        object.__setattr__(self, "user_agent", (self.user_agent or "")[:USER_AGENT_MAX])
+
     @classmethod
     def from_request(cls, request: HttpRequest, channel: AccessChannel) -> AccessSource:
         return cls(
             channel=channel,
             ip_address=request.META.get("REMOTE_ADDR") or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
 
 
@@ -49,7 +77,8 @@ def access_record(
     patient_list = list(patients)
     if not patient_list:
         return []
-    head, _ = AccessLogHead.objects.get_or_create(id=1, defaults={"row_hash": GENESIS_HASH})
+    # The head row is created by migration; get_or_create only covers a database flushed since.
+    AccessLogHead.objects.get_or_create(id=1, defaults={"row_hash": GENESIS_HASH})
     head = AccessLogHead.objects.select_for_update().get(id=1)
     authenticated = user is not None and user.is_authenticated
     user_id = user.pk if authenticated and user is not None else None

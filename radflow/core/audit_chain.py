@@ -1,7 +1,9 @@
 """The hash chain behind the tamper-evident access log.
 
 Each row's hash is SHA-256 over the previous row's hash and a canonical encoding of the row's
-fields, so changing, removing or reordering any row breaks every link after it.
+fields, so changing, removing or reordering any row breaks every link after it. The chain alone
+cannot see the *last* rows being cut off, so the log also keeps a head (last seq and hash) that
+``verify_head`` compares with the last row.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -39,8 +42,14 @@ def row_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
 
 
 def _canonical(value: Any) -> Any:
-    if value is None or isinstance(value, (int, str)):
+    if value is None or isinstance(value, (bool, int, str)):
         return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("audit rows carry aware datetimes only")
+        # Databases hand back the same instant in different zones (UTC, the session's zone);
+        # the hash must not depend on which one.
+        return value.astimezone(UTC).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -53,13 +62,17 @@ class BrokenLink:
 
 
 def verify_chain(rows: Iterable[Mapping[str, Any]]) -> tuple[int, BrokenLink | None]:
-    """Walk rows in ``seq`` order; return how many were checked and the first broken link."""
+    """Walk rows in ``seq`` order; return how many were checked and the first broken link.
+
+    The first row must be #1 and chain from the genesis hash, so cutting rows off the start
+    is caught as well as a gap, a reorder or an edit in the middle.
+    """
     expected_prev = GENESIS_HASH
-    expected_seq: int | None = None
+    expected_seq = 1
     checked = 0
     for row in rows:
         seq = int(row["seq"])
-        if expected_seq is not None and seq != expected_seq:
+        if seq != expected_seq:
             return checked, BrokenLink(seq, f"sequence gap: expected #{expected_seq}")
         if row["prev_hash"] != expected_prev:
             return checked, BrokenLink(seq, "previous-hash does not match the row before")
@@ -69,3 +82,21 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> tuple[int, BrokenLink | N
         expected_seq = seq + 1
         checked += 1
     return checked, None
+
+
+def verify_head(
+    *, last_seq: int, last_hash: str, head_seq: int, head_hash: str
+) -> BrokenLink | None:
+    """Compare the chain's recorded tip with the last row actually present.
+
+    ``last_seq`` is 0 and ``last_hash`` the genesis hash when there are no rows.
+    """
+    if head_seq > last_seq:
+        return BrokenLink(
+            last_seq + 1, f"rows missing at the end: the head records #{head_seq}"
+        )
+    if head_seq < last_seq:
+        return BrokenLink(head_seq + 1, f"rows after the head (#{head_seq}) were not appended")
+    if head_hash != last_hash:
+        return BrokenLink(last_seq, "the head's hash does not match the last row")
+    return None

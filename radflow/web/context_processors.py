@@ -1,9 +1,97 @@
+"""What every page's shell needs: the user's roles and the sections their permissions open.
+
+The navigation is a table, not template logic, so a role test can read it and a new section is one
+line. Sections whose app has not shipped its URLs yet are skipped instead of breaking every page.
+"""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from radflow.accounts.selectors import user_roles
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: str
+    url_name: str
+    #: The permission that opens the section; empty means any logged-in user.
+    perm: str = ""
+    superuser_only: bool = False
+    #: URL namespaces that count as "inside" the section, to mark it current.
+    namespaces: tuple[str, ...] = ()
+    #: For sections that share a namespace with others, the URL names that belong to them.
+    url_names: tuple[str, ...] = ()
+
+
+NAVIGATION: tuple[NavSection, ...] = (
+    NavSection("Today", "web:home", namespaces=("web",), url_names=("home",)),
+    NavSection("Patients", "patients:list", "patients.view_patient", namespaces=("patients",)),
+    NavSection(
+        "Department", "scheduling:overview", "scheduling.view_room", namespaces=("scheduling",)
+    ),
+    NavSection("Exam catalog", "catalog:exam_types", "catalog.view_examtype", namespaces=("catalog",)),
+    NavSection("Staff", "staff:list", "staff.view_staffmember", namespaces=("staff",)),
+    NavSection("Payers", "billing:payers", "billing.view_payer", namespaces=("billing",)),
+    NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
+    NavSection(
+        "API tokens",
+        "accounts:tokens",
+        "accounts.add_apitoken",
+        namespaces=("accounts",),
+        url_names=("tokens", "token_revoke"),
+    ),
+    NavSection("Admin", "admin:index", superuser_only=True, namespaces=("admin",)),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    current: bool
+
+
+def _allowed(section: NavSection, user: AbstractBaseUser | AnonymousUser) -> bool:
+    if section.superuser_only:
+        return bool(getattr(user, "is_superuser", False))
+    return not section.perm or user.has_perm(section.perm)
+
+
+def _is_current(section: NavSection, request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.namespace not in section.namespaces:
+        return False
+    return not section.url_names or match.url_name in section.url_names
+
+
+def nav_links(request: HttpRequest) -> list[NavLink]:
+    """The sections this request's user may open, in menu order."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    links: list[NavLink] = []
+    for section in NAVIGATION:
+        if not _allowed(section, user):
+            continue
+        try:
+            url = reverse(section.url_name)
+        except NoReverseMatch:
+            continue
+        links.append(NavLink(section.label, url, _is_current(section, request)))
+    return links
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_links": [], "user_role_labels": []}
+    return {
+        "nav_links": nav_links(request),
+        "user_role_labels": [role.label for role in user_roles(user)],
+    }
