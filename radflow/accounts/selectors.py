@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
 
+from radflow.accounts.models import ApiToken
 from radflow.core.roles import Role
 
 
@@ -20,3 +22,8 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[Role]:
 def user_primary_role(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     roles = user_roles(user)
     return roles[0] if roles else None
+
+
+def api_token_list() -> QuerySet[ApiToken]:
+    """Every token, newest first, with its user for the management page."""
+    return ApiToken.objects.select_related("user").order_by("-created_at")

@@ -1,8 +1,9 @@
 """The PHI access log: append-only and hash-chained so that an altered row is detectable.
 
 Each row's ``row_hash`` covers its own content and the previous row's hash (see
-``radflow.core.audit_chain``); ``AccessLogHead`` holds the chain's tip and is locked for each append
-so concurrent writers serialize on it (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite).
+``radflow.core.audit_chain``); ``AccessLogHead`` holds the chain's tip and is locked for each
+append so concurrent writers serialize on it (``SELECT ... FOR UPDATE`` on PostgreSQL, the write
+lock on SQLite).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from radflow.billing import views
 
 app_name = "billing"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("payers/", views.payers, name="payers"),
+]

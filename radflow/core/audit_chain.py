@@ -92,9 +92,7 @@ def verify_head(
     ``last_seq`` is 0 and ``last_hash`` the genesis hash when there are no rows.
     """
     if head_seq > last_seq:
-        return BrokenLink(
-            last_seq + 1, f"rows missing at the end: the head records #{head_seq}"
-        )
+        return BrokenLink(last_seq + 1, f"rows missing at the end: the head records #{head_seq}")
     if head_seq < last_seq:
         return BrokenLink(head_seq + 1, f"rows after the head (#{head_seq}) were not appended")
     if head_hash != last_hash:

@@ -1,6 +1,7 @@
-"""Patients as the hospital identifies them: MRN per assigning authority, plus everything intake needs.
+"""Patients as the hospital identifies them: MRN per assigning authority, plus what intake needs.
 
-Reads of these rows are audited through ``patients.selectors``; never query them for display elsewhere.
+Reads of these rows are audited through ``patients.selectors``; never query them for display
+elsewhere.
 """
 
 from __future__ import annotations

@@ -33,7 +33,10 @@ STATUSES_NEEDING_NOTE = frozenset({RoomStatus.DOWN, RoomStatus.MAINTENANCE})
 
 
 def full_clean_or_fail(
-    instance: models.Model, *, rename: dict[str, str] | None = None, exclude: list[str] | None = None
+    instance: models.Model,
+    *,
+    rename: dict[str, str] | None = None,
+    exclude: list[str] | None = None,
 ) -> None:
     """``full_clean`` with Django's errors re-raised as ``ValidationFailed`` (API field names)."""
     try:

@@ -1,5 +1,40 @@
-from __future__ import annotations
+"""/api/staff: the staff directory."""
 
+# No ``from __future__ import annotations``: ninja reads these signatures at run time, and
+# ``@paginate`` wraps them in its own module, where string annotations would not resolve.
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
 from ninja import Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from radflow.accounts.access import api_requires
+from radflow.staff import selectors
+from radflow.staff.models import JobRole
+from radflow.staff.schemas import StaffMemberDetailOut, StaffMemberOut
 
 router = Router(tags=["staff"])
+
+
+@router.get("/", response=list[StaffMemberOut])
+@paginate(LimitOffsetPagination)
+def list_staff(
+    request: HttpRequest,
+    site: UUID | None = None,
+    job_role: JobRole | None = None,
+    modality: str | None = None,
+    q: str | None = None,
+    active: bool | None = None,
+) -> Any:
+    api_requires(request, "staff.view_staffmember")
+    return selectors.staff_list(
+        site_id=site, job_role=job_role, modality=modality, q=q, active=active
+    )
+
+
+@router.get("/{staff_id}", response=StaffMemberDetailOut)
+def get_staff_member(request: HttpRequest, staff_id: UUID) -> Any:
+    api_requires(request, "staff.view_staffmember")
+    return selectors.staff_get(staff_id=staff_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -35,7 +35,9 @@ NAVIGATION: tuple[NavSection, ...] = (
     NavSection(
         "Department", "scheduling:overview", "scheduling.view_room", namespaces=("scheduling",)
     ),
-    NavSection("Exam catalog", "catalog:exam_types", "catalog.view_examtype", namespaces=("catalog",)),
+    NavSection(
+        "Exam catalog", "catalog:exam_types", "catalog.view_examtype", namespaces=("catalog",)
+    ),
     NavSection("Staff", "staff:list", "staff.view_staffmember", namespaces=("staff",)),
     NavSection("Payers", "billing:payers", "billing.view_payer", namespaces=("billing",)),
     NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
@@ -57,9 +59,9 @@ class NavLink:
     current: bool
 
 
-def _allowed(section: NavSection, user: AbstractBaseUser | AnonymousUser) -> bool:
+def _allowed(section: NavSection, user: User | AnonymousUser) -> bool:
     if section.superuser_only:
-        return bool(getattr(user, "is_superuser", False))
+        return user.is_superuser
     return not section.perm or user.has_perm(section.perm)
 
 

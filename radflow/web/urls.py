@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
+
+from radflow.web import views
 
 app_name = "web"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+]

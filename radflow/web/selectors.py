@@ -1,0 +1,94 @@
+"""Counts for the Today page's cards.
+
+``TodayCounts`` is lazy: each figure is queried only if a card the user sees asks for it, so a
+scheduler's home page does not pay for the biomed engineer's device counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from radflow.audit.models import AccessLog
+from radflow.scheduling.models import Device, DeviceStatus, Probe, Room, RoomStatus
+from radflow.staff.models import StaffMember
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    in_service: int = 0
+    down: int = 0
+    maintenance: int = 0
+
+    @property
+    def out_of_service(self) -> int:
+        return self.down + self.maintenance
+
+    @property
+    def total(self) -> int:
+        return self.in_service + self.down + self.maintenance
+
+
+def _status_counts(queryset: QuerySet[Any]) -> StatusCounts:
+    by_status = {
+        row["status"]: row["n"] for row in queryset.values("status").annotate(n=Count("pk"))
+    }
+    return StatusCounts(
+        in_service=by_status.get(RoomStatus.IN_SERVICE, 0),
+        down=by_status.get(RoomStatus.DOWN, 0),
+        maintenance=by_status.get(RoomStatus.MAINTENANCE, 0),
+    )
+
+
+def room_status_counts() -> StatusCounts:
+    return _status_counts(Room.objects.all())
+
+
+def device_status_counts() -> StatusCounts:
+    """Retired devices are gone for good, so they count in no column."""
+    return _status_counts(Device.objects.exclude(status=DeviceStatus.RETIRED))
+
+
+def probe_status_counts() -> StatusCounts:
+    return _status_counts(Probe.objects.exclude(status=DeviceStatus.RETIRED))
+
+
+def active_staff_count() -> int:
+    return StaffMember.objects.filter(active=True).count()
+
+
+def access_rows_today() -> int:
+    """Rows of the PHI access log written since midnight in the department's zone."""
+    midnight = datetime.combine(
+        timezone.localdate(), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    return AccessLog.objects.filter(at__gte=midnight).count()
+
+
+class TodayCounts:
+    """Every figure a Today card can show, each computed on first use."""
+
+    @cached_property
+    def rooms(self) -> StatusCounts:
+        return room_status_counts()
+
+    @cached_property
+    def devices(self) -> StatusCounts:
+        return device_status_counts()
+
+    @cached_property
+    def probes(self) -> StatusCounts:
+        return probe_status_counts()
+
+    @cached_property
+    def active_staff(self) -> int:
+        return active_staff_count()
+
+    @cached_property
+    def access_rows_today(self) -> int:
+        return access_rows_today()

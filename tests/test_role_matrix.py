@@ -1,0 +1,252 @@
+"""Every URL, every role: who may open what.
+
+The expectations below are written from the users' side, independently of ``accounts/roles.py``.
+A URL pattern or API operation that is not listed here fails the build, so a new page cannot ship
+without someone deciding who may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from radflow.api import api
+from radflow.core.roles import Role
+from tests.conftest import make_user
+from tests.matrix_objects import MatrixObjects, matrix_objects
+
+PUBLIC = "public"  # anyone, even anonymous
+ANY = "any"  # any logged-in user, even one with no role
+
+ALL = frozenset(Role)
+PATIENT_READERS = ALL - {Role.BIOMED}
+PATIENT_WRITERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+STAFF_READERS = frozenset(
+    {Role.COORDINATOR, Role.RADIOLOGIST, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN}
+)
+PAYER_READERS = frozenset(
+    {Role.COORDINATOR, Role.SCHEDULER, Role.DIRECTOR, Role.BILLING, Role.AUDITOR, Role.ADMIN}
+)
+PAYER_WRITERS = frozenset({Role.BILLING, Role.ADMIN})
+ROOM_EDITORS = frozenset({Role.COORDINATOR, Role.BIOMED, Role.ADMIN})
+EQUIPMENT_EDITORS = frozenset({Role.BIOMED, Role.ADMIN})
+AUDIT_READERS = frozenset({Role.AUDITOR, Role.ADMIN})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+
+Expectation = str | frozenset[Role]
+
+PAGES: dict[str, Expectation] = {
+    "accounts:login": PUBLIC,
+    "accounts:logout": PUBLIC,
+    "accounts:tokens": ADMIN_ONLY,
+    "accounts:token_revoke": ADMIN_ONLY,
+    "web:home": ANY,
+    "web:healthz": PUBLIC,
+    "patients:list": PATIENT_READERS,
+    "patients:detail": PATIENT_READERS,
+    "patients:create": PATIENT_WRITERS,
+    "patients:edit": PATIENT_WRITERS,
+    "patients:allergy_add": PATIENT_WRITERS,
+    "scheduling:overview": ALL,
+    "scheduling:sites": ALL,
+    "scheduling:site_detail": ALL,
+    "scheduling:rooms": ALL,
+    "scheduling:room_detail": ALL,
+    "scheduling:room_status": ROOM_EDITORS,
+    "scheduling:devices": ALL,
+    "scheduling:device_detail": ALL,
+    "scheduling:probes": ALL,
+    "catalog:exam_types": ALL,
+    "catalog:exam_type_detail": ALL,
+    "staff:list": STAFF_READERS,
+    "staff:detail": STAFF_READERS,
+    "billing:payers": PAYER_READERS,
+    "audit:access_log": AUDIT_READERS,
+    "audit:access_log_export": AUDIT_READERS,
+    "audit:verify": AUDIT_READERS,
+    "api:openapi-json": ANY,
+    "api:openapi-view": ANY,
+}
+
+API: dict[str, Expectation] = {
+    "GET /api/department/sites": ALL,
+    "GET /api/department/sites/{site_id}": ALL,
+    "GET /api/department/rooms": ALL,
+    "GET /api/department/rooms/{room_id}": ALL,
+    "PATCH /api/department/rooms/{room_id}/status": ROOM_EDITORS,
+    "GET /api/department/devices": ALL,
+    "POST /api/department/devices": EQUIPMENT_EDITORS,
+    "GET /api/department/devices/{device_id}": ALL,
+    "GET /api/department/probes": ALL,
+    "POST /api/department/probes": EQUIPMENT_EDITORS,
+    "GET /api/department/modalities": ALL,
+    "GET /api/catalog/exam-types": ALL,
+    "GET /api/catalog/exam-types/{exam_type_id}": ALL,
+    "GET /api/staff/": STAFF_READERS,
+    "GET /api/staff/{staff_id}": STAFF_READERS,
+    "GET /api/billing/payers": PAYER_READERS,
+    "POST /api/billing/payers": PAYER_WRITERS,
+    "GET /api/patients/": PATIENT_READERS,
+    "POST /api/patients/": PATIENT_WRITERS,
+    "GET /api/patients/{patient_id}": PATIENT_READERS,
+    "PATCH /api/patients/{patient_id}": PATIENT_WRITERS,
+    "GET /api/audit/access": AUDIT_READERS,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: URLPattern
+    is_admin: bool
+
+
+def walk(resolver: URLResolver, namespace: str = "", admin: bool = False) -> Iterator[Route]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from walk(entry, ns, admin or entry.namespace == "admin")
+        elif entry.name is not None:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield Route(name, entry, admin)
+        else:
+            yield Route(f"{namespace}:<unnamed {entry.pattern}>", entry, admin)
+
+
+def all_routes() -> list[Route]:
+    return [route for route in walk(get_resolver()) if not _is_api_operation(route)]
+
+
+def _is_api_operation(route: Route) -> bool:
+    return route.name.startswith("api:") and route.name not in PAGES
+
+
+def role_cast() -> dict[str, User | None]:
+    cast: dict[str, User | None] = {"anonymous": None, "stranger": make_user(None)}
+    for role in Role:
+        cast[role.value] = make_user(role, f"matrix_{role.value}")
+    return cast
+
+
+def expected_allowed(expectation: Expectation, who: str) -> bool:
+    if expectation == PUBLIC:
+        return True
+    if who == "anonymous":
+        return False
+    if expectation == ANY:
+        return True
+    assert isinstance(expectation, frozenset)
+    return who in {role.value for role in expectation}
+
+
+def page_url(route: Route, objects: MatrixObjects) -> str:
+    kwargs: dict[str, Any] = {}
+    pattern = route.pattern.pattern
+    converters = getattr(pattern, "converters", {})
+    names = list(converters) or list(getattr(pattern, "regex").groupindex)
+    for kwarg in names:
+        kwargs[kwarg] = objects.value_for(route.name, kwarg)
+    return reverse(route.name, kwargs=kwargs)
+
+
+def is_denied(response: Any) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    if response.status_code == 302:
+        location = response["Location"]
+        return "/login" in location
+    return False
+
+
+@pytest.mark.django_db
+def test_every_page_is_listed_in_the_matrix() -> None:
+    unlisted = sorted(
+        route.name for route in all_routes() if not route.is_admin and route.name not in PAGES
+    )
+    assert unlisted == [], f"Decide who may open these pages and list them in PAGES: {unlisted}"
+
+
+@pytest.mark.django_db
+def test_every_api_operation_is_listed_in_the_matrix() -> None:
+    schema = api.get_openapi_schema()
+    operations = {
+        f"{method.upper()} {path}"
+        for path, methods in schema["paths"].items()
+        for method in methods
+    }
+    assert sorted(operations - set(API)) == [], "list new API operations in API"
+    assert sorted(set(API) - operations) == [], "API lists operations that no longer exist"
+
+
+@pytest.mark.django_db
+def test_every_page_allows_and_denies_exactly_the_expected_roles() -> None:
+    objects = matrix_objects()
+    cast = role_cast()
+    failures: list[str] = []
+    for route in all_routes():
+        expectation: Expectation = ADMIN_ONLY if route.is_admin else PAGES[route.name]
+        url = page_url(route, objects)
+        for who, user in cast.items():
+            client = Client()
+            if user is not None:
+                client.force_login(user)
+            response = client.get(url)
+            allowed = expected_allowed(expectation, who)
+            if response.status_code >= 500:
+                failures.append(f"{who} GET {url}: {response.status_code}")
+            elif allowed and is_denied(response):
+                failures.append(f"{who} GET {url}: denied ({response.status_code}), expected allowed")
+            elif allowed and not route.is_admin and response.status_code not in (200, 405):
+                failures.append(f"{who} GET {url}: {response.status_code}, expected 200")
+            elif not allowed and not is_denied(response):
+                failures.append(f"{who} GET {url}: {response.status_code}, expected denied")
+    assert failures == []
+
+
+@pytest.mark.django_db
+def test_every_api_operation_allows_and_denies_exactly_the_expected_roles() -> None:
+    from radflow.accounts.services import api_token_create
+
+    objects = matrix_objects()
+    cast = role_cast()
+    tokens = {
+        who: api_token_create(user=user, name="matrix")[1]
+        for who, user in cast.items()
+        if user is not None
+    }
+    failures: list[str] = []
+    for operation, expectation in API.items():
+        method, path = operation.split(" ", 1)
+        url = objects.fill_api_path(path)
+        for who in cast:
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[who]}"} if who in tokens else {}
+            client = Client()
+            body = {} if method in ("POST", "PATCH", "PUT") else None
+            response = client.generic(
+                method,
+                url,
+                data=b"{}" if body is not None else b"",
+                content_type="application/json",
+                **headers,
+            )
+            allowed = expected_allowed(expectation, who)
+            if response.status_code >= 500:
+                failures.append(f"{who} {method} {url}: {response.status_code}")
+            elif allowed and response.status_code in (401, 403):
+                failures.append(f"{who} {method} {url}: {response.status_code}, expected allowed")
+            elif not allowed:
+                want = 401 if who == "anonymous" else 403
+                if response.status_code != want:
+                    failures.append(f"{who} {method} {url}: {response.status_code}, expected {want}")
+                elif response["Content-Type"] != "application/problem+json":
+                    failures.append(f"{who} {method} {url}: denial is not problem+json")
+    assert failures == []
+

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from radflow.core.roles import Role
+from radflow.web import context_processors
+from radflow.web.context_processors import NavSection
+from tests.conftest import client_for, make_user
+from tests.web.html import current_section, nav_labels
+
+pytestmark = pytest.mark.django_db
+
+
+def home_nav(role: Role | None) -> list[str]:
+    return nav_labels(client_for(make_user(role)).get(reverse("web:home")))
+
+
+def test_biomed_engineer_sees_department_but_no_patients() -> None:
+    labels = home_nav(Role.BIOMED)
+    assert "Department" in labels
+    assert "Patients" not in labels
+    assert "Audit log" not in labels
+
+
+def test_auditor_sees_the_audit_log() -> None:
+    labels = home_nav(Role.AUDITOR)
+    assert "Audit log" in labels
+    assert "Patients" in labels
+    assert "API tokens" not in labels
+    assert "Admin" not in labels
+
+
+def test_scheduler_sees_patients_and_payers_but_not_the_audit_log_or_staff() -> None:
+    labels = home_nav(Role.SCHEDULER)
+    assert labels[:2] == ["Today", "Patients"]
+    assert "Payers" in labels
+    assert "Audit log" not in labels
+    assert "Staff" not in labels
+
+
+def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
+    assert home_nav(Role.COORDINATOR) == [
+        "Today",
+        "Patients",
+        "Department",
+        "Exam catalog",
+        "Staff",
+        "Payers",
+    ]
+
+
+def test_administrator_sees_every_section_including_tokens_and_admin() -> None:
+    labels = home_nav(Role.ADMIN)
+    assert labels == [section.label for section in context_processors.NAVIGATION]
+
+
+def test_user_without_a_role_sees_only_today() -> None:
+    assert home_nav(None) == ["Today"]
+
+
+def test_anonymous_visitor_gets_no_navigation(client: Client) -> None:
+    assert nav_labels(client.get(reverse("accounts:login"))) == []
+
+
+def test_the_current_section_is_marked() -> None:
+    client = client_for(make_user(Role.COORDINATOR))
+    assert current_section(client.get(reverse("web:home"))) == ["Today"]
+    assert current_section(client.get(reverse("scheduling:overview"))) == ["Department"]
+
+
+def test_a_section_whose_url_does_not_exist_yet_is_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = make_user(Role.COORDINATOR)
+    monkeypatch.setattr(
+        context_processors,
+        "NAVIGATION",
+        (
+            NavSection("Today", "web:home"),
+            NavSection("Reports", "reports:monthly"),
+        ),
+    )
+    request = RequestFactory().get("/")
+    request.user = user
+    links = context_processors.nav_links(request)
+    assert [link.label for link in links] == ["Today"]
+
+
+def test_header_shows_the_users_name_and_role() -> None:
+    user = make_user(Role.TECHNOLOGIST)
+    user.first_name, user.last_name = "Grace", "Okafor"
+    user.save()
+    page = client_for(user).get(reverse("web:home")).content.decode()
+    assert "Grace Okafor" in page
+    assert "Sonographer / technologist" in page
+    assert 'action="/accounts/logout/"' in page
