@@ -22,7 +22,7 @@ def make_user(role: Role | None, username: str | None = None) -> User:
 
 
 @pytest.fixture
-def user_for_role(db: None):  # noqa: ANN201
+def user_for_role(db: None):
     """Factory: ``user_for_role(Role.COORDINATOR)`` returns a user holding just that role."""
     return make_user
 

@@ -20,7 +20,7 @@ def run_radflow(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     }
     base["RADFLOW_DATA_DIR"] = str(tmp_path)
     base.update(env)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-m", "radflow", "migrate", "--check"],
         cwd=ROOT,
         env=base,
@@ -35,7 +35,8 @@ def test_it_refuses_to_start_without_a_secret_key_in_production(tmp_path: Path) 
     result = run_radflow(tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "radflow: configuration error: SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off"
+        "radflow: configuration error: "
+        "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off"
     ]
 
 

@@ -1,6 +1,6 @@
 """Access checks for pages and API operations, kept apart from the writes they guard.
 
-Every page is wrapped by ``page_requires`` and every API operation calls ``api_requires``;
+Every page is wrapped by ``page_requires`` (API operations use ``api_auth.requires``);
 the role-matrix test walks all URLs to prove none was forgotten.
 """
 
@@ -13,8 +13,6 @@ from typing import Any, ParamSpec, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
-
-from radflow.core.errors import PermissionDenied
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,15 +42,7 @@ def page_requires(
 
 
 def public_page(view: Callable[P, R]) -> Callable[P, R]:
-    """Mark a page that anyone may see (login, health check), so the walker knows it is deliberate."""
+    """Mark a page anyone may see (login, health check), so the walker knows it is deliberate."""
     setattr(view, GUARD_ATTRIBUTE, ())
     view.radflow_public = True  # type: ignore[attr-defined]
     return view
-
-
-def api_requires(request: HttpRequest, *perms: str) -> None:
-    """Raise a 403 problem unless the authenticated caller holds every permission."""
-    if not request.user.has_perms(perms):
-        raise PermissionDenied(
-            "Your role does not allow this operation.", code="permission_denied"
-        )

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.audit.selectors import access_log_search
 from radflow.patients.selectors import patient_ids_matching
 
@@ -45,9 +45,13 @@ class AccessFilters(Schema):
     offset: int = Field(0, ge=0)
 
 
-@router.get("/access", response=AccessPageOut, summary="Search the PHI access log")
+@router.get(
+    "/access",
+    response=AccessPageOut,
+    summary="Search the PHI access log",
+    auth=requires("audit.view_accesslog"),
+)
 def access_list(request: HttpRequest, filters: Query[AccessFilters]) -> dict[str, Any]:
-    api_requires(request, "audit.view_accesslog")
     patient = filters.patient.strip()
     ids: list[Any] | None = None
     if patient:

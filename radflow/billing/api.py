@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.billing import selectors, services
 from radflow.billing.models import PayerType
 from radflow.billing.schemas import PayerIn, PayerOut
@@ -17,7 +17,7 @@ from radflow.billing.schemas import PayerIn, PayerOut
 router = Router(tags=["billing"])
 
 
-@router.get("/payers", response=list[PayerOut])
+@router.get("/payers", response=list[PayerOut], auth=requires("billing.view_payer"))
 @paginate(LimitOffsetPagination)
 def list_payers(
     request: HttpRequest,
@@ -25,13 +25,11 @@ def list_payers(
     active: bool | None = None,
     q: str | None = None,
 ) -> Any:
-    api_requires(request, "billing.view_payer")
     return selectors.payer_list(payer_type=payer_type, active=active, q=q)
 
 
-@router.post("/payers", response={201: PayerOut})
+@router.post("/payers", response={201: PayerOut}, auth=requires("billing.add_payer"))
 def create_payer(request: HttpRequest, payload: PayerIn) -> Any:
-    api_requires(request, "billing.add_payer")
     payer = services.payer_create(
         name=payload.name,
         plan=payload.plan,

@@ -28,9 +28,7 @@ class Payer(UUIDModel):
 
     class Meta:
         ordering = ["name", "plan"]
-        constraints = [
-            models.UniqueConstraint(fields=["name", "plan"], name="payer_plan_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["name", "plan"], name="payer_plan_unique")]
 
     def __str__(self) -> str:
         return f"{self.name} — {self.plan}" if self.plan else self.name

@@ -10,14 +10,14 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.catalog import selectors
 from radflow.catalog.schemas import ExamTypeDetailOut, ExamTypeOut
 
 router = Router(tags=["catalog"])
 
 
-@router.get("/exam-types", response=list[ExamTypeOut])
+@router.get("/exam-types", response=list[ExamTypeOut], auth=requires("catalog.view_examtype"))
 @paginate(LimitOffsetPagination)
 def list_exam_types(
     request: HttpRequest,
@@ -26,11 +26,11 @@ def list_exam_types(
     q: str | None = None,
     active: bool | None = None,
 ) -> Any:
-    api_requires(request, "catalog.view_examtype")
     return selectors.exam_type_list(modality=modality, cpt=cpt, q=q, active=active)
 
 
-@router.get("/exam-types/{exam_type_id}", response=ExamTypeDetailOut)
+@router.get(
+    "/exam-types/{exam_type_id}", response=ExamTypeDetailOut, auth=requires("catalog.view_examtype")
+)
 def get_exam_type(request: HttpRequest, exam_type_id: UUID) -> Any:
-    api_requires(request, "catalog.view_examtype")
     return selectors.exam_type_get(exam_type_id=exam_type_id)

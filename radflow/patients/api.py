@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource
 from radflow.core.errors import ValidationFailed
@@ -36,10 +36,11 @@ class PatientFilters(Schema):
     offset: int = Field(0, ge=0)
 
 
-@router.get("/", response=PatientListOut, summary="Search patients")
+@router.get(
+    "/", response=PatientListOut, summary="Search patients", auth=requires("patients.view_patient")
+)
 def list_patients(request: HttpRequest, filters: Query[PatientFilters]) -> dict[str, Any]:
     """Needs at least one of ``q``, ``mrn``, ``birth_date``; each patient returned is logged."""
-    api_requires(request, "patients.view_patient")
     if not (filters.q.strip() or filters.mrn.strip() or filters.birth_date):
         raise ValidationFailed({"q": ["Give q, mrn or birth_date to search."]})
     queryset = patient_search(q=filters.q, mrn=filters.mrn, birth_date=filters.birth_date)
@@ -53,17 +54,25 @@ def list_patients(request: HttpRequest, filters: Query[PatientFilters]) -> dict[
     return {"count": total, "items": shown}
 
 
-@router.get("/{patient_id}", response=PatientOut, summary="Read one patient")
+@router.get(
+    "/{patient_id}",
+    response=PatientOut,
+    summary="Read one patient",
+    auth=requires("patients.view_patient"),
+)
 def get_patient(request: HttpRequest, patient_id: UUID) -> Patient:
-    api_requires(request, "patients.view_patient")
     return patient_get_audited(
         user=request.user, patient_id=patient_id, action="patient.detail", source=_api(request)
     )
 
 
-@router.post("/", response={201: PatientOut}, summary="Create a patient")
+@router.post(
+    "/",
+    response={201: PatientOut},
+    summary="Create a patient",
+    auth=requires("patients.add_patient"),
+)
 def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, Patient]:
-    api_requires(request, "patients.add_patient")
     with transaction.atomic():
         created = patient_create(by=request.user, **payload.dict())
         # The answer carries the whole record back, so it is logged like any other read.
@@ -72,9 +81,13 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, Patie
         )
 
 
-@router.patch("/{patient_id}", response=PatientOut, summary="Change a patient")
+@router.patch(
+    "/{patient_id}",
+    response=PatientOut,
+    summary="Change a patient",
+    auth=requires("patients.change_patient"),
+)
 def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Patient:
-    api_requires(request, "patients.change_patient")
     changes = payload.dict(exclude_unset=True)
     nulls = [name for name, value in changes.items() if value is None]
     if nulls:

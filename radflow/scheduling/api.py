@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.core.errors import ValidationFailed
 from radflow.scheduling import selectors, services
 from radflow.scheduling.models import (
@@ -51,26 +51,27 @@ def _reference(model: type[M], key: Any, field: str) -> M:
     return found
 
 
-@router.get("/modalities", response=list[ModalityOut])
+@router.get("/modalities", response=list[ModalityOut], auth=requires("scheduling.view_modality"))
 def list_modalities(request: HttpRequest) -> Any:
-    api_requires(request, "scheduling.view_modality")
     return selectors.modality_list()
 
 
-@router.get("/sites", response=list[SiteOut])
+@router.get("/sites", response=list[SiteOut], auth=requires("scheduling.view_site"))
 @paginate(LimitOffsetPagination)
 def list_sites(request: HttpRequest) -> Any:
-    api_requires(request, "scheduling.view_site")
     return selectors.site_list()
 
 
-@router.get("/sites/{site_id}", response=SiteDetailOut)
+@router.get(
+    "/sites/{site_id}",
+    response=SiteDetailOut,
+    auth=requires("scheduling.view_site", "scheduling.view_room"),
+)
 def get_site(request: HttpRequest, site_id: UUID) -> Any:
-    api_requires(request, "scheduling.view_site", "scheduling.view_room")
     return selectors.site_get(site_id=site_id)
 
 
-@router.get("/rooms", response=list[RoomOut])
+@router.get("/rooms", response=list[RoomOut], auth=requires("scheduling.view_room"))
 @paginate(LimitOffsetPagination)
 def list_rooms(
     request: HttpRequest,
@@ -79,21 +80,22 @@ def list_rooms(
     status: RoomStatus | None = None,
     capability: str | None = None,
 ) -> Any:
-    api_requires(request, "scheduling.view_room")
     return selectors.room_list(
         site_id=site, modality=modality, status=status, capability=capability
     )
 
 
-@router.get("/rooms/{room_id}", response=RoomDetailOut)
+@router.get("/rooms/{room_id}", response=RoomDetailOut, auth=requires("scheduling.view_room"))
 def get_room(request: HttpRequest, room_id: UUID) -> Any:
-    api_requires(request, "scheduling.view_room")
     return selectors.room_get(room_id=room_id)
 
 
-@router.patch("/rooms/{room_id}/status", response=RoomDetailOut)
+@router.patch(
+    "/rooms/{room_id}/status",
+    response=RoomDetailOut,
+    auth=requires("scheduling.view_room", "scheduling.change_room"),
+)
 def set_room_status(request: HttpRequest, room_id: UUID, payload: RoomStatusIn) -> Any:
-    api_requires(request, "scheduling.view_room", "scheduling.change_room")
     room = selectors.room_get(room_id=room_id)
     services.room_set_status(
         room=room,
@@ -104,7 +106,7 @@ def set_room_status(request: HttpRequest, room_id: UUID, payload: RoomStatusIn) 
     return selectors.room_get(room_id=room_id)
 
 
-@router.get("/devices", response=list[DeviceOut])
+@router.get("/devices", response=list[DeviceOut], auth=requires("scheduling.view_device"))
 @paginate(LimitOffsetPagination)
 def list_devices(
     request: HttpRequest,
@@ -113,19 +115,20 @@ def list_devices(
     status: DeviceStatus | None = None,
     q: str | None = None,
 ) -> Any:
-    api_requires(request, "scheduling.view_device")
     return selectors.device_list(modality=modality, site_id=site, status=status, q=q)
 
 
-@router.get("/devices/{device_id}", response=DeviceDetailOut)
+@router.get(
+    "/devices/{device_id}",
+    response=DeviceDetailOut,
+    auth=requires("scheduling.view_device", "scheduling.view_probe"),
+)
 def get_device(request: HttpRequest, device_id: UUID) -> Any:
-    api_requires(request, "scheduling.view_device", "scheduling.view_probe")
     return selectors.device_get(device_id=device_id)
 
 
-@router.post("/devices", response={201: DeviceOut})
+@router.post("/devices", response={201: DeviceOut}, auth=requires("scheduling.add_device"))
 def create_device(request: HttpRequest, payload: DeviceIn) -> Any:
-    api_requires(request, "scheduling.add_device")
     device = services.device_create(
         kind=payload.kind,
         modality=_reference(Modality, payload.modality, "modality"),
@@ -141,7 +144,7 @@ def create_device(request: HttpRequest, payload: DeviceIn) -> Any:
     return 201, device
 
 
-@router.get("/probes", response=list[ProbeOut])
+@router.get("/probes", response=list[ProbeOut], auth=requires("scheduling.view_probe"))
 @paginate(LimitOffsetPagination)
 def list_probes(
     request: HttpRequest,
@@ -150,15 +153,13 @@ def list_probes(
     status: DeviceStatus | None = None,
     device: UUID | None = None,
 ) -> Any:
-    api_requires(request, "scheduling.view_probe")
     return selectors.probe_list(
         probe_type=probe_type, spaulding_class=spaulding_class, status=status, device_id=device
     )
 
 
-@router.post("/probes", response={201: ProbeOut})
+@router.post("/probes", response={201: ProbeOut}, auth=requires("scheduling.add_probe"))
 def create_probe(request: HttpRequest, payload: ProbeIn) -> Any:
-    api_requires(request, "scheduling.add_probe")
     probe = services.probe_create(
         serial_number=payload.serial_number,
         manufacturer=payload.manufacturer,

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from radflow.accounts.access import api_requires
+from radflow.accounts.api_auth import requires
 from radflow.staff import selectors
 from radflow.staff.models import JobRole
 from radflow.staff.schemas import StaffMemberDetailOut, StaffMemberOut
@@ -18,7 +18,7 @@ from radflow.staff.schemas import StaffMemberDetailOut, StaffMemberOut
 router = Router(tags=["staff"])
 
 
-@router.get("/", response=list[StaffMemberOut])
+@router.get("/", response=list[StaffMemberOut], auth=requires("staff.view_staffmember"))
 @paginate(LimitOffsetPagination)
 def list_staff(
     request: HttpRequest,
@@ -28,13 +28,11 @@ def list_staff(
     q: str | None = None,
     active: bool | None = None,
 ) -> Any:
-    api_requires(request, "staff.view_staffmember")
     return selectors.staff_list(
         site_id=site, job_role=job_role, modality=modality, q=q, active=active
     )
 
 
-@router.get("/{staff_id}", response=StaffMemberDetailOut)
+@router.get("/{staff_id}", response=StaffMemberDetailOut, auth=requires("staff.view_staffmember"))
 def get_staff_member(request: HttpRequest, staff_id: UUID) -> Any:
-    api_requires(request, "staff.view_staffmember")
     return selectors.staff_get(staff_id=staff_id)
