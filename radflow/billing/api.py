@@ -6,7 +6,7 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from radflow.accounts.api_auth import requires
@@ -38,4 +38,4 @@ def create_payer(request: HttpRequest, payload: PayerIn) -> Any:
         phone=payload.phone,
         active=payload.active,
     )
-    return 201, payer
+    return Status(201, payer)

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 
 from radflow.catalog.models import ExamType, PatientClass
-from radflow.core.errors import NotFound
+from radflow.db import get_or_not_found
 
 
 def exam_type_list(
@@ -45,20 +45,16 @@ def exam_type_list(
 
 
 def exam_type_get(*, exam_type_id: UUID) -> ExamType:
-    exam_type = (
-        ExamType.objects.select_related("modality")
-        .prefetch_related(
+    return get_or_not_found(
+        ExamType.objects.select_related("modality").prefetch_related(
             "procedure_codes",
             "required_screening",
             "required_capabilities",
             "required_competencies",
-        )
-        .filter(pk=exam_type_id)
-        .first()
+        ),
+        pk=exam_type_id,
+        label="exam type",
     )
-    if exam_type is None:
-        raise NotFound(f"No exam type with id {exam_type_id}.", field="id")
-    return exam_type
 
 
 @dataclass(frozen=True)

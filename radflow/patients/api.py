@@ -9,7 +9,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from radflow.accounts.api_auth import requires
@@ -72,13 +72,14 @@ def get_patient(request: HttpRequest, patient_id: UUID) -> Patient:
     summary="Create a patient",
     auth=requires("patients.add_patient"),
 )
-def create_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, Patient]:
+def create_patient(request: HttpRequest, payload: PatientIn) -> Status[Patient]:
     with transaction.atomic():
         created = patient_create(by=request.user, **payload.dict())
         # The answer carries the whole record back, so it is logged like any other read.
-        return 201, patient_get_audited(
+        shown = patient_get_audited(
             user=request.user, patient_id=created.pk, action="patient.create", source=_api(request)
         )
+        return Status(201, shown)
 
 
 @router.patch(

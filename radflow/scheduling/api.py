@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.db.models import Model
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from radflow.accounts.api_auth import requires
@@ -141,7 +141,7 @@ def create_device(request: HttpRequest, payload: DeviceIn) -> Any:
         install_date=payload.install_date,
         status=payload.status,
     )
-    return 201, device
+    return Status(201, device)
 
 
 @router.get("/probes", response=list[ProbeOut], auth=requires("scheduling.view_probe"))
@@ -169,4 +169,4 @@ def create_probe(request: HttpRequest, payload: ProbeIn) -> Any:
         device=_reference(Device, payload.device, "device") if payload.device else None,
         status=payload.status,
     )
-    return 201, probe
+    return Status(201, probe)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from radflow.core.errors import NotFound
+from radflow.db import get_or_not_found
 from radflow.scheduling.models import (
     Department,
     Device,
@@ -37,20 +37,17 @@ def site_list() -> QuerySet[Site]:
 
 
 def site_get(*, site_id: UUID) -> Site:
-    site = (
+    return get_or_not_found(
         Site.objects.prefetch_related(
             Prefetch(
                 "rooms",
                 queryset=Room.objects.select_related("modality", "department").order_by("code"),
             ),
             Prefetch("departments", queryset=Department.objects.select_related("site")),
-        )
-        .filter(pk=site_id)
-        .first()
+        ),
+        pk=site_id,
+        label="site",
     )
-    if site is None:
-        raise NotFound(f"No site with id {site_id}.", field="id")
-    return site
 
 
 @dataclass(frozen=True)
@@ -151,19 +148,15 @@ def room_list(
 
 
 def room_get(*, room_id: UUID) -> Room:
-    room = (
-        Room.objects.select_related("site", "modality", "department__site")
-        .prefetch_related(
+    return get_or_not_found(
+        Room.objects.select_related("site", "modality", "department__site").prefetch_related(
             "capabilities",
             "opening_hours",
             Prefetch("devices", queryset=Device.objects.select_related("modality")),
-        )
-        .filter(pk=room_id)
-        .first()
+        ),
+        pk=room_id,
+        label="room",
     )
-    if room is None:
-        raise NotFound(f"No room with id {room_id}.", field="id")
-    return room
 
 
 @dataclass(frozen=True)
@@ -254,15 +247,13 @@ def device_list(
 
 
 def device_get(*, device_id: UUID) -> Device:
-    device = (
-        Device.objects.select_related("modality", "room__site")
-        .prefetch_related(Prefetch("probes", queryset=Probe.objects.order_by("serial_number")))
-        .filter(pk=device_id)
-        .first()
+    return get_or_not_found(
+        Device.objects.select_related("modality", "room__site").prefetch_related(
+            Prefetch("probes", queryset=Probe.objects.order_by("serial_number"))
+        ),
+        pk=device_id,
+        label="device",
     )
-    if device is None:
-        raise NotFound(f"No device with id {device_id}.", field="id")
-    return device
 
 
 def probe_list(

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
-from radflow.core.errors import NotFound
+from radflow.db import get_or_not_found
 from radflow.staff.models import StaffMember
 
 
@@ -42,12 +42,8 @@ def staff_list(
 
 
 def staff_get(*, staff_id: UUID) -> StaffMember:
-    member = (
-        StaffMember.objects.select_related("home_site", "user")
-        .prefetch_related("modalities")
-        .filter(pk=staff_id)
-        .first()
+    return get_or_not_found(
+        StaffMember.objects.select_related("home_site", "user").prefetch_related("modalities"),
+        pk=staff_id,
+        label="staff member",
     )
-    if member is None:
-        raise NotFound(f"No staff member with id {staff_id}.", field="id")
-    return member
