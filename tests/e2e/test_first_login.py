@@ -66,6 +66,9 @@ def test_coordinator_logs_in_finds_a_patient_and_the_read_is_logged(
     expect(page.get_by_role("heading", level=1)).to_contain_text("OKONKWO")
     expect(page.locator("main")).to_contain_text("MRN004417")
 
-    assert AccessLog.objects.filter(user=user, patient=patient).exists()
+    opened = AccessLog.objects.filter(user=user, patient=patient, action="patient.detail")
+    assert opened.count() == 1
+    assert opened.get().channel == "web"
+    assert opened.get().ip_address == "127.0.0.1"
     assert page.failed_requests == []
     assert page.console_errors == [], "the pages raised JavaScript errors (CSP?)"
