@@ -6,7 +6,6 @@ import csv
 import logging
 from typing import Any, cast
 
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -17,10 +16,10 @@ from radflow.audit.forms import AccessLogFilterForm
 from radflow.audit.models import AccessLog
 from radflow.audit.selectors import access_chain_verify, access_log_search
 from radflow.patients.selectors import patient_ids_matching
+from radflow.web.pages import paginate
 
 logger = logging.getLogger("radflow.audit")
 
-PAGE_SIZE = 50
 EXPORT_COLUMNS = (
     "seq",
     "at",
@@ -57,7 +56,7 @@ def _filtered(form: AccessLogFilterForm) -> QuerySet[AccessLog]:
 def access_log(request: HttpRequest) -> HttpResponse:
     form = AccessLogFilterForm(request.GET or None)
     rows = _filtered(form) if form.is_bound else access_log_search()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, rows)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,8 +9,7 @@ from django.views.decorators.http import require_GET
 from radflow.accounts.access import page_requires
 from radflow.billing import selectors
 from radflow.billing.forms import PayerFilterForm
-
-PAGE_SIZE = 50
+from radflow.web.pages import paginate
 
 
 @page_requires("billing.view_payer")
@@ -20,5 +18,5 @@ def payers(request: HttpRequest) -> HttpResponse:
     form = PayerFilterForm(request.GET)
     chosen = form.filters()
     rows = selectors.payer_list(payer_type=chosen.get("payer_type"), q=chosen.get("q"))
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, rows)
     return render(request, "billing/payers.html", {"form": form, "page": page})

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from radflow.accounts.access import page_requires
 from radflow.catalog import selectors
 from radflow.catalog.forms import ExamTypeFilterForm
-from radflow.scheduling.views import or_404, paginate
+from radflow.web.pages import paginate
 
 
 @page_requires("catalog.view_examtype")
@@ -31,6 +31,6 @@ def exam_types(request: HttpRequest) -> HttpResponse:
 @page_requires("catalog.view_examtype")
 @require_GET
 def exam_type_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    exam_type = or_404(selectors.exam_type_get, exam_type_id=pk)
+    exam_type = selectors.exam_type_get(exam_type_id=pk)
     context = {"exam_type": exam_type, "durations": selectors.exam_type_durations(exam_type)}
     return render(request, "catalog/exam_type_detail.html", context)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from radflow.accounts.access import page_requires
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource
-from radflow.core.errors import Conflict, NotFound, ValidationFailed
+from radflow.core.errors import Conflict, ValidationFailed
 from radflow.patients.forms import AllergyForm, PatientForm, SearchForm
 from radflow.patients.languages import language_name
 from radflow.patients.models import Patient
@@ -28,12 +28,9 @@ def _web(request: HttpRequest) -> AccessSource:
 
 
 def _get(request: HttpRequest, pk: str, action: str) -> Patient:
-    try:
-        return patient_get_audited(
-            user=request.user, patient_id=pk, action=action, source=_web(request)
-        )
-    except NotFound as exc:
-        raise Http404(exc.message) from None
+    return patient_get_audited(
+        user=request.user, patient_id=pk, action=action, source=_web(request)
+    )
 
 
 @page_requires("patients.view_patient")

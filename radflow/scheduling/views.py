@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
-from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from radflow.accounts.access import page_requires
-from radflow.core.errors import NotFound, ValidationFailed
+from radflow.core.errors import ValidationFailed
 from radflow.scheduling import selectors
 from radflow.scheduling.forms import (
     DeviceFilterForm,
@@ -25,22 +23,9 @@ from radflow.scheduling.forms import (
     RoomStatusForm,
 )
 from radflow.scheduling.services import room_set_status
-
-T = TypeVar("T")
-PAGE_SIZE = 50
+from radflow.web.pages import paginate
 
 _VIEW_DEPARTMENT = ("scheduling.view_site", "scheduling.view_room")
-
-
-def paginate(request: HttpRequest, rows: QuerySet[Any]) -> Page[Any]:
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def or_404(getter: Callable[..., T], **kwargs: Any) -> T:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _pk(value: Model | None) -> Any:
@@ -68,7 +53,7 @@ def sites(request: HttpRequest) -> HttpResponse:
 @page_requires("scheduling.view_site", "scheduling.view_room")
 @require_GET
 def site_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    site = or_404(selectors.site_get, site_id=pk)
+    site = selectors.site_get(site_id=pk)
     return render(request, "scheduling/site_detail.html", {"site": site})
 
 
@@ -89,7 +74,7 @@ def rooms(request: HttpRequest) -> HttpResponse:
 @page_requires("scheduling.view_room")
 @require_GET
 def room_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    room = or_404(selectors.room_get, room_id=pk)
+    room = selectors.room_get(room_id=pk)
     context = {
         "room": room,
         "week": selectors.room_opening_week(room),
@@ -101,7 +86,7 @@ def room_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 @page_requires("scheduling.view_room", "scheduling.change_room")
 @require_http_methods(["GET", "POST"])
 def room_status(request: HttpRequest, pk: UUID) -> HttpResponse:
-    room = or_404(selectors.room_get, room_id=pk)
+    room = selectors.room_get(room_id=pk)
     if request.method == "POST":
         form = RoomStatusForm(request.POST)
         if form.is_valid():
@@ -148,7 +133,7 @@ def devices(request: HttpRequest) -> HttpResponse:
 @page_requires("scheduling.view_device", "scheduling.view_probe")
 @require_GET
 def device_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    device = or_404(selectors.device_get, device_id=pk)
+    device = selectors.device_get(device_id=pk)
     return render(request, "scheduling/device_detail.html", {"device": device})
 
 

@@ -9,9 +9,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from radflow.accounts.access import page_requires
-from radflow.scheduling.views import or_404, paginate
 from radflow.staff import selectors
 from radflow.staff.forms import StaffFilterForm
+from radflow.web.pages import paginate
 
 
 @page_requires("staff.view_staffmember")
@@ -32,5 +32,5 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @page_requires("staff.view_staffmember")
 @require_GET
 def staff_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    member = or_404(selectors.staff_get, staff_id=pk)
+    member = selectors.staff_get(staff_id=pk)
     return render(request, "staff/detail.html", {"member": member})
