@@ -3,6 +3,7 @@
 
 PYTHON ?= python3
 VENV := .venv
+UV ?= uv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 export RADFLOW_DATA_DIR ?= $(abspath $(DATA_DIR))
@@ -61,8 +62,8 @@ bench: install
 
 ## Re-resolve the lock files after editing pyproject.toml (needs `uv`).
 lock:
-	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock
-	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) test-results .pytest_cache .mypy_cache .ruff_cache

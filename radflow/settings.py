@@ -49,6 +49,11 @@ INSTALLED_APPS = [
     "radflow.patients",
     "radflow.staff",
     "radflow.billing",
+    "radflow.orders",
+    "radflow.exams",
+    "radflow.intake",
+    "radflow.notifications",
+    "radflow.worklists",
     "radflow.web",
 ]
 
@@ -204,3 +209,8 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+#: Absolute address of the web UI, for links in emails (notifications carry no PHI).
+RADFLOW_BASE_URL = env_str("RADFLOW_BASE_URL", "http://127.0.0.1:8000")
+#: How often the worker runs its periodic jobs (SLA escalation), in seconds.
+WORKER_INTERVAL_SECONDS = env_int("RADFLOW_WORKER_INTERVAL", 60)

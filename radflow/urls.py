@@ -16,6 +16,12 @@ urlpatterns = [
     path("staff/", include("radflow.staff.urls")),
     path("billing/", include("radflow.billing.urls")),
     path("audit/", include("radflow.audit.urls")),
+    path("orders/", include("radflow.orders.urls")),
+    path("authorizations/", include("radflow.orders.auth_urls")),
+    path("exams/", include("radflow.exams.urls")),
+    path("intake/", include("radflow.intake.urls")),
+    path("worklists/", include("radflow.worklists.urls")),
+    path("notifications/", include("radflow.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -67,3 +67,27 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def reference(db: None) -> None:
+    """The shipped reference data: catalog, reason codes, SLA policies, completeness rules."""
+    from radflow.catalog.reference import load_reference
+    from radflow.orders.reference import load_workflow_reference
+
+    load_workflow_reference(result=load_reference())
+
+
+@pytest.fixture
+def radiologist(db: None) -> User:
+    return make_user(Role.RADIOLOGIST)
+
+
+@pytest.fixture
+def billing_user(db: None) -> User:
+    return make_user(Role.BILLING)
+
+
+@pytest.fixture
+def director(db: None) -> User:
+    return make_user(Role.DIRECTOR)

@@ -33,6 +33,18 @@ _EQUIPMENT_EDIT = [
     "scheduling.change_room",
 ]
 
+_ORDER_VIEW = ["orders.view_order", "exams.view_exam", "orders.view_authorization"]
+_ORDER_EDIT = ["orders.add_order", "orders.change_order"]
+_AUTH_EDIT = ["orders.add_authorization", "orders.change_authorization"]
+_COMPLETENESS_EDIT = [
+    "orders.view_completenessrule",
+    "orders.add_completenessrule",
+    "orders.change_completenessrule",
+    "orders.delete_completenessrule",
+]
+_INTAKE = ["intake.add_identitycheck"]
+_QUALITY_VIEW = ["exams.audit_documentation"]
+
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
         *_DEPARTMENT_VIEW,
@@ -42,26 +54,81 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PAYER_VIEW,
         "scheduling.change_room",
         "catalog.change_examtype",
+        *_ORDER_VIEW,
+        *_ORDER_EDIT,
+        *_AUTH_EDIT,
+        *_COMPLETENESS_EDIT,
+        *_INTAKE,
+        *_QUALITY_VIEW,
+        "exams.triage_exam",
+        "exams.schedule_exam",
+        "exams.arrive_exam",
+        "exams.cancel_exam",
+        "exams.override_hard_stop",
+        "orders.override_authorization",
     ],
-    Role.SCHEDULER: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_PATIENT_EDIT, *_PAYER_VIEW],
-    Role.TECHNOLOGIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW],
-    Role.RADIOLOGIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_STAFF_VIEW],
-    Role.DIRECTOR: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_STAFF_VIEW, *_PAYER_VIEW],
+    Role.SCHEDULER: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_PATIENT_EDIT,
+        *_PAYER_VIEW,
+        *_ORDER_VIEW,
+        *_ORDER_EDIT,
+        *_AUTH_EDIT,
+        *_INTAKE,
+        "exams.schedule_exam",
+        "exams.arrive_exam",
+        "exams.cancel_exam",
+    ],
+    Role.TECHNOLOGIST: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_ORDER_VIEW,
+        *_INTAKE,
+        "exams.perform_exam",
+    ],
+    Role.RADIOLOGIST: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_STAFF_VIEW,
+        *_ORDER_VIEW,
+        "exams.triage_exam",
+        "exams.report_exam",
+        "exams.sign_exam",
+        "exams.override_hard_stop",
+    ],
+    Role.DIRECTOR: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_STAFF_VIEW,
+        *_PAYER_VIEW,
+        *_ORDER_VIEW,
+        *_QUALITY_VIEW,
+    ],
     Role.BILLING: [
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_PAYER_VIEW,
         "billing.add_payer",
         "billing.change_payer",
+        *_ORDER_VIEW,
+        *_AUTH_EDIT,
+        "orders.view_payerauthrule",
+        "orders.add_payerauthrule",
+        "orders.change_payerauthrule",
+        "billing.view_charge",
+        "exams.bill_exam",
     ],
     Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT],
-    Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW],
+    Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_ORDER_VIEW],
     Role.AUDITOR: [
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_STAFF_VIEW,
         *_PAYER_VIEW,
         "audit.view_accesslog",
+        *_ORDER_VIEW,
+        *_QUALITY_VIEW,
     ],
     # The admin role is a superuser; listing rights here would only repeat "everything".
     Role.ADMIN: [],

@@ -1,0 +1,189 @@
+"""Reads about orders: completeness, SLA clock state, pre-authorization needs and windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from radflow.core.sla import Clock, ClockState
+from radflow.orders.models import (
+    Authorization,
+    AuthStatus,
+    CompletenessRule,
+    Order,
+    PayerAuthRule,
+    Requirement,
+    SlaPolicy,
+)
+
+# --- completeness ------------------------------------------------------------------------------
+
+
+def rules_for(order: Order) -> QuerySet[CompletenessRule]:
+    """Active rules that apply: for the order's exam type or all types, its payer or any payer."""
+    payer_scope = Q(payer__isnull=True) | Q(payer_id=order.payer_id)
+    type_scope = Q(exam_type__isnull=True) | Q(exam_type_id=order.exam_type_id)
+    return CompletenessRule.objects.filter(payer_scope, type_scope, active=True)
+
+
+def requirement_met(order: Order, requirement: str) -> bool:
+    """Whether the order satisfies one requirement (the order must be saved for the lists)."""
+    match Requirement(requirement):
+        case Requirement.CLINICAL_INDICATION:
+            return bool(order.clinical_indication.strip())
+        case Requirement.DIAGNOSIS_CODE:
+            return order.diagnoses.exists()
+        case Requirement.SIGNED_ORDER:
+            return order.signed_order
+        case Requirement.PRIOR_IMAGING_NOTE:
+            return bool(order.prior_imaging_note.strip())
+        case Requirement.LMP:
+            return order.lmp_date is not None
+        case Requirement.ORDERING_PROVIDER:
+            return bool(order.ordering_provider.strip())
+        case Requirement.ORDERING_PROVIDER_NPI:
+            return bool(order.ordering_provider_npi.strip())
+        case Requirement.PAYER:
+            return order.payer_id is not None
+        case Requirement.REQUISITION_ATTACHED:
+            return order.attachments.filter(kind="requisition").exists()
+
+
+def missing_requirements(order: Order) -> list[str]:
+    """The requirement codes the order does not meet, in the table's order, without repeats."""
+    wanted = set(rules_for(order).values_list("requirement", flat=True))
+    return [r.value for r in Requirement if r.value in wanted and not requirement_met(order, r)]
+
+
+def requirement_labels(codes: list[str]) -> list[str]:
+    labels = dict(Requirement.choices)
+    return [str(labels.get(code, code)) for code in codes]
+
+
+# --- SLA ---------------------------------------------------------------------------------------
+
+
+def sla_policy_for(order: Order) -> SlaPolicy | None:
+    """The exam type's own policy for the priority, else the priority's general one."""
+    policies = SlaPolicy.objects.filter(priority=order.priority).filter(
+        Q(exam_type_id=order.exam_type_id) | Q(exam_type__isnull=True)
+    )
+    # Specific before general: rows with an exam type sort first.
+    return min(policies, key=lambda p: p.exam_type_id is None, default=None)
+
+
+def order_clock(order: Order) -> Clock | None:
+    if order.sla_due_at is None or order.sla_warn_at is None:
+        return None
+    return Clock(due_at=order.sla_due_at, warn_at=order.sla_warn_at)
+
+
+def order_clock_state(order: Order, *, now: Any = None, started: bool = False) -> ClockState | None:
+    clock = order_clock(order)
+    if clock is None:
+        return None
+    return clock.state(now or timezone.now(), stopped=started)
+
+
+# --- pre-authorization -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthRequirement:
+    required: bool
+    lead_time_days: int = 0
+    codes: tuple[str, ...] = ()
+
+    def as_details(self) -> dict[str, object]:
+        return {"auth_required": self.required, "auth_codes": list(self.codes)}
+
+
+def auth_requirement(order: Order) -> AuthRequirement:
+    """Whether the order's payer needs a pre-authorization for any of the exam's codes."""
+    if order.payer_id is None:
+        return AuthRequirement(required=False)
+    rules = list(
+        PayerAuthRule.objects.filter(
+            payer_id=order.payer_id,
+            auth_required=True,
+            procedure_code__in=order.exam_type.procedure_codes.all(),
+        ).order_by("procedure_code_id")
+    )
+    if not rules:
+        return AuthRequirement(required=False)
+    return AuthRequirement(
+        required=True,
+        lead_time_days=max(r.lead_time_days for r in rules),
+        codes=tuple(r.procedure_code_id for r in rules),
+    )
+
+
+def approved_authorizations(order: Order) -> QuerySet[Authorization]:
+    return order.authorizations.filter(status=AuthStatus.APPROVED)
+
+
+def has_approved_authorization(order: Order) -> bool:
+    return approved_authorizations(order).exists()
+
+
+def authorization_valid_on(order: Order, day: date) -> Authorization | None:
+    return (
+        approved_authorizations(order)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .first()
+    )
+
+
+def auth_booking_problem(order: Order, day: date) -> str:
+    """Why ``day`` may not be booked for this order's authorization, or "" when it may.
+
+    Approved: the day must lie in the approved window. Still pending: not before the payer's lead
+    time has passed since the order was received (so the answer can arrive). Denied: never.
+    """
+    need = auth_requirement(order)
+    if not need.required:
+        return ""
+    approved = list(approved_authorizations(order))
+    if approved:
+        if any(
+            (a.valid_from is None or a.valid_from <= day)
+            and (a.valid_to is None or day <= a.valid_to)
+            for a in approved
+        ):
+            return ""
+        windows = ", ".join(f"{a.valid_from or '…'} to {a.valid_to or '…'}" for a in approved)
+        return f"{day} is outside the approved authorization window ({windows})."
+    if (
+        order.authorizations.filter(status=AuthStatus.DENIED).exists()
+        and not order.authorizations.filter(status=AuthStatus.PENDING).exists()
+    ):
+        return "The payer denied the authorization; booking needs an override with a reason."
+    earliest = timezone.localdate(order.received_at) + timedelta(days=need.lead_time_days)
+    if day < earliest:
+        return (
+            f"The payer needs {need.lead_time_days} days to authorize; without an approved "
+            f"authorization the earliest date is {earliest}."
+        )
+    return ""
+
+
+def expiring_authorizations() -> QuerySet[Authorization]:
+    """Approved authorizations ending before the exam's booked date (the coordinator's flag)."""
+    from django.db.models import F
+    from django.db.models.functions import TruncDate
+
+    from radflow.exams.models import Exam
+
+    booked = Exam.objects.filter(state="scheduled", scheduled_start__isnull=False)
+    return (
+        Authorization.objects.filter(status=AuthStatus.APPROVED, valid_to__isnull=False)
+        .filter(order__exam__in=booked)
+        .annotate(booked_day=TruncDate("order__exam__scheduled_start"))
+        .filter(valid_to__lt=F("booked_day"))
+        .select_related("order", "order__patient", "order__exam", "order__exam_type")
+    )
