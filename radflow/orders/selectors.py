@@ -187,3 +187,12 @@ def expiring_authorizations() -> QuerySet[Authorization]:
         .filter(valid_to__lt=F("booked_day"))
         .select_related("order", "order__patient", "order__exam", "order__exam_type")
     )
+
+
+def patient_orders(patient_id: object, *, limit: int = 50) -> QuerySet[Order]:
+    """A patient's referrals, newest first, with what the patient page shows of each."""
+    return (
+        Order.objects.filter(patient_id=patient_id)
+        .select_related("exam_type", "exam", "exam__room")
+        .order_by("-received_at")[:limit]
+    )

@@ -11,6 +11,7 @@ from radflow.accounts.access import page_requires
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource
 from radflow.core.errors import Conflict, ValidationFailed
+from radflow.orders.selectors import patient_orders
 from radflow.patients.forms import AllergyForm, PatientForm, SearchForm
 from radflow.patients.languages import language_name
 from radflow.patients.models import Patient
@@ -56,6 +57,8 @@ def patient_detail(request: HttpRequest, pk: str) -> HttpResponse:
         "history": patient_history(patient=patient),
         "allergy_form": AllergyForm(),
         "can_edit": request.user.has_perm("patients.change_patient") and patient.active,
+        "orders": patient_orders(patient.pk) if request.user.has_perm("orders.view_order") else None,
+        "can_order": request.user.has_perm("orders.add_order") and patient.active,
     }
     return render(request, "patients/detail.html", context)
 
