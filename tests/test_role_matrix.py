@@ -44,6 +44,26 @@ NOBODY: frozenset[Role] = frozenset()
 
 Expectation = str | frozenset[Role]
 
+INTAKE_STAFF = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.TECHNOLOGIST, Role.ADMIN})
+AUTHORIZATION_READERS = ALL - {Role.BIOMED}
+AUTHORIZATION_EDITORS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.BILLING, Role.ADMIN})
+AUTHORIZATION_RULE_EDITORS = frozenset({Role.BILLING, Role.ADMIN})
+ORDER_READERS = ALL - {Role.BIOMED}
+ORDER_EDITORS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+ORDER_RULE_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+EXAM_TRIAGERS = frozenset({Role.COORDINATOR, Role.RADIOLOGIST, Role.ADMIN})
+EXAM_SCHEDULERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+EXAM_PERFORMERS = frozenset({Role.TECHNOLOGIST, Role.ADMIN})
+EXAM_REPORTERS = frozenset({Role.RADIOLOGIST, Role.ADMIN})
+EXAM_BILLERS = frozenset({Role.BILLING, Role.ADMIN})
+EXAM_AUDITORS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN})
+
+WORKLIST_COORDINATORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+WORKLIST_FRONT_DESK = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+WORKLIST_STAT_READERS = ALL - {Role.BIOMED}
+WORKLIST_STAT_OWNERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
     "accounts:logout": PUBLIC,
@@ -73,6 +93,63 @@ PAGES: dict[str, Expectation] = {
     "audit:access_log": AUDIT_READERS,
     "audit:access_log_export": AUDIT_READERS,
     "audit:verify": AUDIT_READERS,
+    # --- orders: referral pages, incomplete queue, completeness rules ---
+    "orders:list": ORDER_READERS,
+    "orders:create": ORDER_EDITORS,
+    "orders:detail": ORDER_READERS,
+    "orders:edit": ORDER_EDITORS,
+    "orders:attachment_add": ORDER_EDITORS,
+    "orders:attachment": ORDER_READERS,
+    "orders:outreach_add": ORDER_EDITORS,
+    "orders:incomplete": ORDER_READERS,
+    "orders:rules": ORDER_RULE_EDITORS,
+    "orders:rule_edit": ORDER_RULE_EDITORS,
+    "orders:rule_delete": ORDER_RULE_EDITORS,
+    # --- authorizations: pre-authorization pages, payer auth rules ---
+    "authorizations:queue": AUTHORIZATION_READERS,
+    "authorizations:detail": AUTHORIZATION_READERS,
+    "authorizations:request": AUTHORIZATION_EDITORS,
+    "authorizations:contact_add": AUTHORIZATION_EDITORS,
+    "authorizations:decide": AUTHORIZATION_EDITORS,
+    "authorizations:rules": AUTHORIZATION_RULE_EDITORS,
+    "authorizations:rule_edit": AUTHORIZATION_RULE_EDITORS,
+    # --- exams: exam page, actions, override report, documentation audit ---
+    "exams:detail": PATIENT_READERS,
+    "exams:triage": EXAM_TRIAGERS,
+    "exams:schedule": EXAM_SCHEDULERS,
+    "exams:reschedule": EXAM_SCHEDULERS,
+    "exams:arrive": EXAM_SCHEDULERS,
+    "exams:no_show": EXAM_SCHEDULERS,
+    "exams:cancel": EXAM_SCHEDULERS,
+    "exams:begin": EXAM_PERFORMERS,
+    "exams:complete": EXAM_PERFORMERS,
+    "exams:discontinue": EXAM_PERFORMERS,
+    "exams:report": EXAM_REPORTERS,
+    "exams:sign": EXAM_REPORTERS,
+    "exams:bill": EXAM_BILLERS,
+    "exams:overrides": EXAM_AUDITORS,
+    "exams:overrides_export": EXAM_AUDITORS,
+    "exams:documentation_audit": EXAM_AUDITORS,
+    "exams:documentation_audit_export": EXAM_AUDITORS,
+    # --- intake ---
+    "intake:exam": INTAKE_STAFF,
+    "intake:identity": INTAKE_STAFF,
+    "intake:screening": INTAKE_STAFF,
+    "intake:consent": INTAKE_STAFF,
+    "intake:prep": INTAKE_STAFF,
+    "intake:interpreter": INTAKE_STAFF,
+    # --- worklists and STAT board ---
+    "worklists:coordinator": WORKLIST_COORDINATORS,
+    "worklists:front_desk": WORKLIST_FRONT_DESK,
+    "worklists:my_exams": frozenset({Role.TECHNOLOGIST, Role.ADMIN}),
+    "worklists:radiologist": frozenset({Role.RADIOLOGIST, Role.ADMIN}),
+    "worklists:billing": frozenset({Role.BILLING, Role.ADMIN}),
+    "worklists:stat_board": WORKLIST_STAT_READERS,
+    "worklists:stat_claim": WORKLIST_STAT_OWNERS,
+    # --- notifications ---
+    "notifications:list": ANY,
+    "notifications:mark_read": ANY,
+    "notifications:badge": ANY,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
     # Django admin is the admin role's (every other admin URL defaults to ADMIN_ONLY), except:
@@ -112,6 +189,26 @@ API: dict[str, Expectation] = {
     "GET /api/patients/{patient_id}": PATIENT_READERS,
     "PATCH /api/patients/{patient_id}": PATIENT_WRITERS,
     "GET /api/audit/access": AUDIT_READERS,
+    # --- orders API ---
+    "GET /api/orders/": ORDER_READERS,
+    "POST /api/orders/": ORDER_EDITORS,
+    "GET /api/orders/{order_id}": ORDER_READERS,
+    "POST /api/orders/{order_id}/outreach": ORDER_EDITORS,
+    # --- exams API ---
+    "GET /api/exams/": PATIENT_READERS,
+    "GET /api/exams/{exam_id}": PATIENT_READERS,
+    "POST /api/exams/{exam_id}/actions/triage": EXAM_TRIAGERS,
+    "POST /api/exams/{exam_id}/actions/schedule": EXAM_SCHEDULERS,
+    "POST /api/exams/{exam_id}/actions/reschedule": EXAM_SCHEDULERS,
+    "POST /api/exams/{exam_id}/actions/arrive": EXAM_SCHEDULERS,
+    "POST /api/exams/{exam_id}/actions/no_show": EXAM_SCHEDULERS,
+    "POST /api/exams/{exam_id}/actions/cancel": EXAM_SCHEDULERS,
+    "POST /api/exams/{exam_id}/actions/begin": EXAM_PERFORMERS,
+    "POST /api/exams/{exam_id}/actions/complete": EXAM_PERFORMERS,
+    "POST /api/exams/{exam_id}/actions/discontinue": EXAM_PERFORMERS,
+    "POST /api/exams/{exam_id}/actions/report": EXAM_REPORTERS,
+    "POST /api/exams/{exam_id}/actions/sign": EXAM_REPORTERS,
+    "POST /api/exams/{exam_id}/actions/bill": EXAM_BILLERS,
 }
 
 

@@ -184,7 +184,8 @@ def _exam_values(row: dict[str, Any], prep_texts: dict[str, str]) -> dict[str, A
         "duration_inpatient_min": inpatient,
         "duration_portable_min": portable,
         "duration_bariatric_min": bariatric,
-        "prep_instructions": prep_texts[prep_key] if prep_key else "",
+        # "none" is stored empty: intake asks for prep verification only when there is prep.
+        "prep_instructions": prep_texts[prep_key] if prep_key and prep_key != "none" else "",
         "consent_required": bool(row.get("consent", False)),
         "contrast": bool(row.get("contrast", False)),
     }

@@ -45,6 +45,8 @@ def format_remaining(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     prefix = "overdue " if seconds < 0 else ""
     minutes = abs(seconds) // 60
+    if seconds < 0:
+        minutes = max(minutes, 1)  # thirty seconds late reads "overdue 1 min", not "0 min"
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:

@@ -243,6 +243,7 @@ def exam_triage(
             f"The referral is incomplete ({missing}); complete it before triage.", field="order"
         )
     details = {"exam_type": order.exam_type.code, "priority": order.priority}
+    at = at or timezone.now()  # one act: both moves carry the same time
     _apply(exam, ExamAction.TRIAGE, actor, at=at, details=details)
     need = order_selectors.auth_requirement(order)
     if need.required and not order_selectors.has_approved_authorization(order):
@@ -257,7 +258,9 @@ def exam_authorization_approved(*, exam: Exam, by: Any, at: datetime | None = No
     exam = _lock(exam)
     if exam.state != ExamState.PENDING_AUTH:
         return exam
-    return _apply(exam, ExamAction.AUTHORIZE, Actor(label=f"authorization by {actor.name}"), at=at)
+    return _apply(
+        exam, ExamAction.AUTHORIZE, Actor(label=f"authorization by {actor.name}"[:80]), at=at
+    )
 
 
 # --- scheduling -----------------------------------------------------------------------------
@@ -307,6 +310,8 @@ def _check_slot(exam: Exam, room: Room, start: datetime, actor: Actor, override:
         if not override.strip():
             raise Conflict(problem, field="start", code="authorization_window")
         _require(actor, "orders.override_authorization", "overriding the authorization window")
+        if actor.user is None:  # an override row names the person who signed for it
+            raise PermissionDenied("Only a signed-in person may override the authorization window.")
         Override.objects.create(
             exam=exam,
             stop="authorization",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from radflow.catalog.models import ScreeningItem
 from radflow.exams.models import Exam
@@ -24,6 +25,7 @@ class IdentityCheck(models.Model):
     method = models.CharField(max_length=8, choices=IdentityMethod.choices)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} at {self.at:%H:%M}"
@@ -50,6 +52,7 @@ class ScreeningAnswer(models.Model):
     result = models.CharField(max_length=8, choices=ScreeningResult.choices)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["exam", "item"]
@@ -92,6 +95,7 @@ class PrepCheck(models.Model):
     note = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return "prep verified" if self.prep_ok else "prep not followed"
@@ -108,6 +112,7 @@ class InterpreterLog(models.Model):
     )
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Interpreter {self.interpreter_id} ({self.language})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -189,7 +190,7 @@ def expiring_authorizations() -> QuerySet[Authorization]:
     )
 
 
-def patient_orders(patient_id: object, *, limit: int = 50) -> QuerySet[Order]:
+def patient_orders(patient_id: UUID, *, limit: int = 50) -> QuerySet[Order]:
     """A patient's referrals, newest first, with what the patient page shows of each."""
     return (
         Order.objects.filter(patient_id=patient_id)

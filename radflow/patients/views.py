@@ -57,7 +57,9 @@ def patient_detail(request: HttpRequest, pk: str) -> HttpResponse:
         "history": patient_history(patient=patient),
         "allergy_form": AllergyForm(),
         "can_edit": request.user.has_perm("patients.change_patient") and patient.active,
-        "orders": patient_orders(patient.pk) if request.user.has_perm("orders.view_order") else None,
+        "orders": patient_orders(patient.pk)
+        if request.user.has_perm("orders.view_order")
+        else None,
         "can_order": request.user.has_perm("orders.add_order") and patient.active,
     }
     return render(request, "patients/detail.html", context)

@@ -31,6 +31,55 @@ class NavSection:
 
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection("Today", "web:home", namespaces=("web",), url_names=("home",)),
+    NavSection(
+        "Coordinator",
+        "worklists:coordinator",
+        "orders.add_completenessrule",
+        namespaces=("worklists",),
+        url_names=("coordinator",),
+    ),
+    NavSection(
+        "Front desk",
+        "worklists:front_desk",
+        "exams.arrive_exam",
+        namespaces=("worklists",),
+        url_names=("front_desk",),
+    ),
+    NavSection(
+        "My exams",
+        "worklists:my_exams",
+        "exams.perform_exam",
+        namespaces=("worklists", "intake"),
+        url_names=("my_exams", "exam"),
+    ),
+    NavSection(
+        "Reading",
+        "worklists:radiologist",
+        "exams.report_exam",
+        namespaces=("worklists",),
+        url_names=("radiologist",),
+    ),
+    NavSection(
+        "To bill",
+        "worklists:billing",
+        "exams.bill_exam",
+        namespaces=("worklists",),
+        url_names=("billing",),
+    ),
+    NavSection(
+        "STAT board",
+        "worklists:stat_board",
+        "orders.view_order",
+        namespaces=("worklists",),
+        url_names=("stat_board",),
+    ),
+    NavSection("Orders", "orders:list", "orders.view_order", namespaces=("orders", "exams")),
+    NavSection(
+        "Pre-auth",
+        "authorizations:queue",
+        "orders.view_authorization",
+        namespaces=("authorizations",),
+    ),
     NavSection("Patients", "patients:list", "patients.view_patient", namespaces=("patients",)),
     NavSection(
         "Department", "scheduling:overview", "scheduling.view_room", namespaces=("scheduling",)

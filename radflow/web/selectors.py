@@ -11,10 +11,13 @@ from datetime import datetime, time
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from radflow.audit.models import AccessLog
+from radflow.core.exam_states import BEFORE_ARRIVAL, ExamState
+from radflow.exams.models import Exam
+from radflow.orders.models import Priority
 from radflow.scheduling.models import Device, DeviceStatus, Probe, Room, RoomStatus
 from radflow.staff.models import StaffMember
 
@@ -92,3 +95,51 @@ class TodayCounts:
     @cached_property
     def access_rows_today(self) -> int:
         return access_rows_today()
+
+    @cached_property
+    def exams(self) -> ExamCounts:
+        return exam_counts()
+
+
+def _local_day_bounds() -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    day = timezone.localdate()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day, time.max, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class ExamCounts:
+    """How many exams wait at each step: one grouped query for the whole Today page."""
+
+    to_triage: int = 0
+    incomplete: int = 0
+    pending_auth: int = 0
+    open_stat: int = 0
+    arrivals_today: int = 0
+    arrived: int = 0
+    in_progress: int = 0
+    to_report: int = 0
+    to_sign: int = 0
+    to_bill: int = 0
+
+
+def exam_counts() -> ExamCounts:
+    start, end = _local_day_bounds()
+    open_states = [*BEFORE_ARRIVAL, ExamState.ARRIVED]
+    row = Exam.objects.aggregate(
+        to_triage=Count("pk", filter=Q(state=ExamState.REQUESTED, order__is_complete=True)),
+        incomplete=Count("pk", filter=Q(state=ExamState.REQUESTED, order__is_complete=False)),
+        pending_auth=Count("pk", filter=Q(state=ExamState.PENDING_AUTH)),
+        open_stat=Count("pk", filter=Q(state__in=open_states, order__priority=Priority.STAT)),
+        arrivals_today=Count(
+            "pk",
+            filter=Q(state=ExamState.SCHEDULED, scheduled_start__range=(start, end)),
+        ),
+        arrived=Count("pk", filter=Q(state=ExamState.ARRIVED)),
+        in_progress=Count("pk", filter=Q(state=ExamState.IN_PROGRESS)),
+        to_report=Count("pk", filter=Q(state=ExamState.COMPLETED)),
+        to_sign=Count("pk", filter=Q(state=ExamState.REPORTED)),
+        to_bill=Count("pk", filter=Q(state=ExamState.SIGNED)),
+    )
+    return ExamCounts(**row)

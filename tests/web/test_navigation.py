@@ -34,7 +34,9 @@ def test_auditor_sees_the_audit_log() -> None:
 
 def test_scheduler_sees_patients_and_payers_but_not_the_audit_log_or_staff() -> None:
     labels = home_nav(Role.SCHEDULER)
-    assert labels[:2] == ["Today", "Patients"]
+    assert labels[:2] == ["Today", "Front desk"]
+    assert "Orders" in labels and "Patients" in labels
+    assert "Coordinator" not in labels and "Reading" not in labels
     assert "Payers" in labels
     assert "Audit log" not in labels
     assert "Staff" not in labels
@@ -43,6 +45,11 @@ def test_scheduler_sees_patients_and_payers_but_not_the_audit_log_or_staff() -> 
 def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
     assert home_nav(Role.COORDINATOR) == [
         "Today",
+        "Coordinator",
+        "Front desk",
+        "STAT board",
+        "Orders",
+        "Pre-auth",
         "Patients",
         "Department",
         "Exam catalog",

@@ -1,0 +1,83 @@
+"""``radflow worker [--once]``: the department's periodic jobs, every WORKER_INTERVAL_SECONDS.
+
+Today one job: SLA escalation (warning, then breach; each sent once). The loop sleeps on an event
+so SIGTERM (honcho, systemd) ends it between runs, and a job that fails is logged and retried on
+the next run instead of stopping the others. Logs carry counts only, never patients.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from argparse import ArgumentParser
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from radflow.orders.services import sla_escalate
+
+logger = logging.getLogger("radflow.worker")
+
+
+def _sla_escalate() -> int:
+    return len(sla_escalate())
+
+
+#: Name and job; each returns how many things it did.
+JOBS: tuple[tuple[str, Callable[[], int]], ...] = (("sla_escalate", _sla_escalate),)
+
+
+def run_jobs() -> dict[str, int]:
+    """Run every job once; a failing job is logged and counted as -1."""
+    done: dict[str, int] = {}
+    for name, job in JOBS:
+        try:
+            done[name] = job()
+        except Exception:
+            logger.exception("worker job %s failed", name)
+            done[name] = -1
+        else:
+            logger.info("worker job %s: %d", name, done[name])
+    return done
+
+
+class Command(BaseCommand):
+    help = "Run the periodic jobs (SLA escalation) in a loop, or once with --once."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--once", action="store_true", help="run every job once and exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["once"]:
+            self._report(run_jobs())
+            return
+        stop = threading.Event()
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        interval = max(1, int(settings.WORKER_INTERVAL_SECONDS))
+        self.stdout.write(f"worker: running jobs every {interval} s")
+        try:
+            while not stop.is_set():
+                # A long-lived process: drop a connection the database closed or that outlived
+                # CONN_MAX_AGE before each run, as Django does around each request.
+                close_old_connections()
+                self._report(run_jobs())
+                close_old_connections()
+                stop.wait(interval)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        self.stdout.write("worker: stopped")
+
+    def _report(self, done: dict[str, int]) -> None:
+        summary = ", ".join(f"{name}={count}" for name, count in done.items())
+        self.stdout.write(f"worker: {summary}")
