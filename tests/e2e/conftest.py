@@ -67,7 +67,14 @@ def page(browser: object, screenshot_path: Path) -> Iterator[object]:
     page = context.new_page()
     console_errors: list[str] = []
     failed_requests: list[str] = []
-    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            console_errors.append(f"{msg.text} [{page.url}] {msg.location}")
+            if msg.type == "error"
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (
