@@ -48,7 +48,9 @@ def test_a_referral_goes_from_incomplete_to_the_billing_list(
     from playwright.sync_api import expect
 
     load_workflow_reference(result=load_reference())
-    room = RoomFactory(name="Ultrasound 4", code="US-04", modality=Modality.objects.get(code="US"))
+    room = RoomFactory.create(
+        name="Ultrasound 4", code="US-04", modality=Modality.objects.get(code="US")
+    )
     for role in (Role.COORDINATOR, Role.TECHNOLOGIST, Role.RADIOLOGIST, Role.BILLING):
         make_user(role)
     patient = Patient.objects.create(
