@@ -51,6 +51,7 @@ STEPS: list[DemoStep] = [
     DemoStep("payers", "radflow.billing.demo"),
     DemoStep("patients", "radflow.patients.demo"),
     DemoStep("demo logins", "radflow.accounts.demo"),
+    DemoStep("exam history and bookings", "radflow.exams.demo"),
 ]
 
 
