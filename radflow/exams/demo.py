@@ -1661,3 +1661,27 @@ def generate(ctx: DemoContext) -> None:
         + ", ".join(f"{state} {states[state]}" for state in sorted(states))
         + f" (planned in {planned - started:.1f} s, written in {written - planned:.1f} s)"
     )
+    _record_past_escalations(now)
+
+
+def _record_past_escalations(now: datetime) -> None:
+    """Mark the clocks that passed before the demo began as already escalated.
+
+    In a running department the worker escalated them when they passed; without these rows the
+    first worker run after ``make run`` would send thousands of stale notices at once.
+    """
+    from radflow.core.exam_states import STARTED
+    from radflow.orders.models import EscalationLevel, Order, SlaEscalation
+
+    open_orders = Order.objects.exclude(
+        exam__state__in=[*STARTED, ExamState.CANCELLED, ExamState.NO_SHOW]
+    )
+    rows = [
+        SlaEscalation(order_id=pk, level=EscalationLevel.WARNING, at=warn_at or now)
+        for pk, warn_at in open_orders.filter(sla_warn_at__lte=now).values_list("pk", "sla_warn_at")
+    ]
+    rows += [
+        SlaEscalation(order_id=pk, level=EscalationLevel.BREACH, at=due_at or now)
+        for pk, due_at in open_orders.filter(sla_due_at__lte=now).values_list("pk", "sla_due_at")
+    ]
+    SlaEscalation.objects.bulk_create(rows, batch_size=2000)

@@ -18,7 +18,13 @@ from radflow.exams import demo as exam_demo
 from radflow.exams.models import AccessionSequence, Exam, ExamTransition, Override
 from radflow.exams.services import HOLDS_ROOM
 from radflow.intake.selectors import exam_hard_stops
-from radflow.orders.models import CompletenessRule, Order, OutreachEntry, PayerAuthRule
+from radflow.orders.models import (
+    CompletenessRule,
+    Order,
+    OutreachEntry,
+    PayerAuthRule,
+    SlaEscalation,
+)
 from radflow.orders.selectors import missing_requirements
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +162,10 @@ def test_billed_exams_carry_charges_and_the_payers_rules_exist() -> None:
     assert CompletenessRule.objects.filter(
         requirement="ordering_provider_npi", payer__payer_type="medicare"
     ).exists()
+
+
+def test_clocks_that_passed_before_the_demo_are_not_escalated_again_by_the_worker() -> None:
+    from radflow.orders.services import sla_escalate
+
+    assert SlaEscalation.objects.exists()
+    assert sla_escalate(now=NOW) == []
