@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.utils import timezone
+
+from radflow.localtime import local_midnight
 
 
 class LoginForm(AuthenticationForm):
@@ -50,6 +52,4 @@ class ApiTokenCreateForm(forms.Form):
         value: date | None = self.cleaned_data.get("expires_on")
         if value is None:
             return None
-        return datetime.combine(
-            value + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
-        )
+        return local_midnight(value + timedelta(days=1))

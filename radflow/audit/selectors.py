@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from radflow.audit.models import AccessChannel, AccessLog, AccessLogHead
 from radflow.core.audit_chain import GENESIS_HASH, BrokenLink, verify_chain, verify_head
+from radflow.localtime import local_midnight
 
 VERIFY_CHUNK = 2000
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight of ``day`` in the department's zone (aware)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def access_log_search(
@@ -48,9 +43,9 @@ def access_log_search(
     if user:
         rows = rows.filter(username__iexact=user.strip())
     if since is not None:
-        rows = rows.filter(at__gte=_day_start(since))
+        rows = rows.filter(at__gte=local_midnight(since))
     if until is not None:
-        rows = rows.filter(at__lt=_day_start(until + timedelta(days=1)))
+        rows = rows.filter(at__lt=local_midnight(until + timedelta(days=1)))
     if channel:
         rows = rows.filter(channel=channel)
     return rows

@@ -73,8 +73,12 @@ def access_record(
     action: str,
     source: AccessSource,
 ) -> list[AccessLog]:
-    """Append one access row per patient read, chaining each to the one before."""
-    patient_list = list(patients)
+    """Append one access row per patient read, chaining each to the one before.
+
+    A patient named more than once in ``patients`` (two orders on one work list) was read once,
+    so it gets one row.
+    """
+    patient_list = list({patient.pk: patient for patient in patients}.values())
     if not patient_list:
         return []
     # The head row is created by migration; get_or_create only covers a database flushed since.

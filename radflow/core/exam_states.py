@@ -53,6 +53,9 @@ BEFORE_ARRIVAL = frozenset(
     }
 )
 
+#: States in which the SLA clock still runs: ordered, not yet begun, not ended early.
+CLOCK_RUNNING = BEFORE_ARRIVAL | {ExamState.ARRIVED}
+
 #: States in which the exam has been performed (the SLA clock has stopped).
 STARTED = frozenset(
     {

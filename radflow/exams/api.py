@@ -124,10 +124,9 @@ def list_exams(request: HttpRequest, filters: Query[ExamFilters]) -> dict[str, A
     with transaction.atomic():
         total = exams.count()
         shown = list(exams[filters.offset : filters.offset + filters.limit])
-        patients = {e.order.patient_id: e.order.patient for e in shown}
         access_record(
             user=request.user,
-            patients=patients.values(),
+            patients=[e.order.patient for e in shown],
             action="exam.worklist",
             source=_api(request),
         )

@@ -1670,12 +1670,10 @@ def _record_past_escalations(now: datetime) -> None:
     In a running department the worker escalated them when they passed; without these rows the
     first worker run after ``make run`` would send thousands of stale notices at once.
     """
-    from radflow.core.exam_states import STARTED
-    from radflow.orders.models import EscalationLevel, Order, SlaEscalation
+    from radflow.orders.models import EscalationLevel, SlaEscalation
+    from radflow.orders.selectors import open_clock_orders
 
-    open_orders = Order.objects.exclude(
-        exam__state__in=[*STARTED, ExamState.CANCELLED, ExamState.NO_SHOW]
-    )
+    open_orders = open_clock_orders()
     rows = [
         SlaEscalation(order_id=pk, level=EscalationLevel.WARNING, at=warn_at or now)
         for pk, warn_at in open_orders.filter(sla_warn_at__lte=now).values_list("pk", "sla_warn_at")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,6 +26,7 @@ from radflow.core.errors import NotFound
 from radflow.core.exam_states import TRANSITIONS, ExamAction, ExamState, actions_from
 from radflow.exams.models import Exam, ExamTransition, HardStop, Override, ReasonCode, ReasonKind
 from radflow.intake.models import Consent
+from radflow.localtime import local_midnight
 from radflow.patients.models import Allergy, Patient
 
 Reader = AbstractBaseUser | AnonymousUser | None
@@ -55,11 +56,6 @@ def _parse_uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight of ``day`` in the department's zone (DST-safe: ``make_aware`` picks the offset)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # --- one exam ---------------------------------------------------------------------------------
@@ -232,9 +228,9 @@ def override_search(
     """Overrides, newest first, in a date range (department days, ``until`` inclusive)."""
     rows = Override.objects.select_related("exam", "exam__order__patient", "by")
     if since:
-        rows = rows.filter(at__gte=_day_start(since))
+        rows = rows.filter(at__gte=local_midnight(since))
     if until:
-        rows = rows.filter(at__lt=_day_start(until + timedelta(days=1)))
+        rows = rows.filter(at__lt=local_midnight(until + timedelta(days=1)))
     if stop:
         rows = rows.filter(stop=stop)
     if user_id:
@@ -271,8 +267,8 @@ def overrides_audited(
 ) -> list[Override]:
     """The overrides shown on a page or in an export; logs each patient they name."""
     shown = list(rows)
-    patients = {o.exam.order.patient_id: o.exam.order.patient for o in shown}
-    access_record(user=user, patients=patients.values(), action=action, source=source)
+    patients = [o.exam.order.patient for o in shown]
+    access_record(user=user, patients=patients, action=action, source=source)
     return shown
 
 
@@ -353,9 +349,9 @@ def performed_exams(
     """Exams performed (begun, not discontinued or cancelled) between two department days."""
     exams = Exam.objects.filter(in_progress_at__isnull=False, state__in=PERFORMED_STATES)
     if since:
-        exams = exams.filter(in_progress_at__gte=_day_start(since))
+        exams = exams.filter(in_progress_at__gte=local_midnight(since))
     if until:
-        exams = exams.filter(in_progress_at__lt=_day_start(until + timedelta(days=1)))
+        exams = exams.filter(in_progress_at__lt=local_midnight(until + timedelta(days=1)))
     if site:
         # The room's site when booked; the order's site for an exam never given a room.
         exams = exams.filter(Q(room__site=site) | Q(room__isnull=True, order__site=site))
@@ -476,8 +472,7 @@ def gap_rows_audited(
     *, user: Reader, source: AccessSource, rows: list[GapRow], action: str
 ) -> list[GapRow]:
     """Logs each patient the audit shows (page or export)."""
-    patients = {row.patient.pk: row.patient for row in rows}
-    access_record(user=user, patients=patients.values(), action=action, source=source)
+    access_record(user=user, patients=[row.patient for row in rows], action=action, source=source)
     return rows
 
 
@@ -491,8 +486,8 @@ def exam_worklist(*, state: str = "", day: date | None = None) -> QuerySet[Exam]
         exams = exams.filter(state=state)
     if day:
         exams = exams.filter(
-            scheduled_start__gte=_day_start(day),
-            scheduled_start__lt=_day_start(day + timedelta(days=1)),
+            scheduled_start__gte=local_midnight(day),
+            scheduled_start__lt=local_midnight(day + timedelta(days=1)),
         )
     return exams.order_by(
         models.F("scheduled_start").asc(nulls_last=True), "requested_at", "accession_number"

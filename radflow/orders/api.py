@@ -40,11 +40,8 @@ def _orders() -> QuerySet[Order]:
 
 
 def _audit(request: HttpRequest, orders: list[Order], action: str) -> None:
-    patients: dict[Any, Patient] = {}
-    for order in orders:
-        patients.setdefault(order.patient_id, order.patient)
     access_record(
-        user=request.user, patients=list(patients.values()), action=action, source=_api(request)
+        user=request.user, patients=[o.patient for o in orders], action=action, source=_api(request)
     )
 
 

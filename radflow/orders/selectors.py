@@ -7,11 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from radflow.core.exam_states import CLOCK_RUNNING
 from radflow.core.sla import Clock, ClockState
 from radflow.orders.models import (
+    PRIORITY_RANK,
     Authorization,
     AuthStatus,
     CompletenessRule,
@@ -88,6 +90,20 @@ def order_clock_state(order: Order, *, now: Any = None, started: bool = False) -
     if clock is None:
         return None
     return clock.state(now or timezone.now(), stopped=started)
+
+
+def open_clock_orders() -> QuerySet[Order]:
+    """Orders whose SLA clock still runs (not begun, not cancelled, not a no-show)."""
+    return Order.objects.filter(exam__state__in=CLOCK_RUNNING)
+
+
+def urgency_rank(field: str = "priority") -> Case:
+    """STAT 0, urgent 1, routine 2, for ordering by ``field`` (a path to an order's priority)."""
+    return Case(
+        *(When(**{field: priority}, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()),
+        default=Value(9),
+        output_field=IntegerField(),
+    )
 
 
 # --- pre-authorization -------------------------------------------------------------------------

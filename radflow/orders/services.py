@@ -18,7 +18,7 @@ from django.utils import timezone
 from radflow.billing.models import Payer
 from radflow.catalog.models import ExamType
 from radflow.core.errors import Conflict, ValidationFailed
-from radflow.core.exam_states import BEFORE_ARRIVAL, STARTED, ExamState
+from radflow.core.exam_states import BEFORE_ARRIVAL, ExamState
 from radflow.core.icd10 import normalize_icd10
 from radflow.core.roles import Role
 from radflow.core.sla import Clock
@@ -41,7 +41,7 @@ from radflow.orders.models import (
     Priority,
     SlaEscalation,
 )
-from radflow.orders.selectors import missing_requirements, sla_policy_for
+from radflow.orders.selectors import missing_requirements, open_clock_orders, sla_policy_for
 from radflow.patients.models import Patient
 
 #: Order fields a person may set on the form (and HL7/FHIR may set through the same service).
@@ -357,9 +357,7 @@ def sla_escalate(*, now: datetime | None = None) -> list[SlaEscalation]:
     from radflow.notifications.services import notify
 
     now = now or timezone.now()
-    open_orders = Order.objects.exclude(exam__state__in=[*STARTED, *_FINAL_NOT_STARTED]).filter(
-        sla_warn_at__lte=now
-    )
+    open_orders = open_clock_orders().filter(sla_warn_at__lte=now)
     sent: list[SlaEscalation] = []
     for order in open_orders.select_related("patient", "exam_type", "exam", "owner"):
         levels = [EscalationLevel.WARNING]
@@ -394,9 +392,6 @@ def sla_escalate(*, now: datetime | None = None) -> list[SlaEscalation]:
                 row.save(update_fields=["notified"])
                 sent.append(row)
     return sent
-
-
-_FINAL_NOT_STARTED = (ExamState.CANCELLED, ExamState.NO_SHOW)
 
 
 # --- pre-authorization -------------------------------------------------------------------------

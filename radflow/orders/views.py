@@ -8,14 +8,14 @@ writes access rows for the patients shown (like the patient search).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +29,7 @@ from radflow.audit.services import AccessSource, access_record
 from radflow.core.errors import Conflict, ValidationFailed
 from radflow.core.exam_states import BEFORE_ARRIVAL, STARTED, ExamState
 from radflow.core.sla import ClockState, format_remaining
+from radflow.localtime import local_midnight
 from radflow.orders.forms import (
     AttachmentForm,
     CompletenessRuleForm,
@@ -37,7 +38,6 @@ from radflow.orders.forms import (
     OutreachForm,
 )
 from radflow.orders.models import (
-    PRIORITY_RANK,
     CompletenessRule,
     DiagnosisCode,
     Order,
@@ -45,7 +45,7 @@ from radflow.orders.models import (
     OutreachAction,
     OutreachEntry,
 )
-from radflow.orders.selectors import order_clock, requirement_labels
+from radflow.orders.selectors import order_clock, requirement_labels, urgency_rank
 from radflow.orders.services import (
     attachment_add,
     completeness_rule_delete,
@@ -65,20 +65,10 @@ def _web(request: HttpRequest) -> AccessSource:
 
 
 def _audit(request: HttpRequest, orders: list[Order], action: str) -> None:
-    """One access row per patient shown (a patient listed twice is read once)."""
-    seen: dict[Any, Patient] = {}
-    for order in orders:
-        seen.setdefault(order.patient_id, order.patient)
     access_record(
-        user=request.user, patients=list(seen.values()), action=action, source=_web(request)
+        user=request.user, patients=[o.patient for o in orders], action=action, source=_web(request)
     )
 
-
-_URGENCY = Case(
-    *(When(priority=priority, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()),
-    default=Value(9),
-    output_field=IntegerField(),
-)
 
 CLOCK_BADGES = {
     ClockState.ON_TRACK: ("badge-ok", "On track"),
@@ -132,14 +122,12 @@ def order_rows(filters: dict[str, Any]) -> QuerySet[Order]:
         rows = rows.filter(exam_type__modality=filters["modality"])
     if filters.get("complete") in ("yes", "no"):
         rows = rows.filter(is_complete=filters["complete"] == "yes")
-    zone = timezone.get_current_timezone()
     if "received_from" in filters:
-        start = datetime.combine(filters["received_from"], time.min, tzinfo=zone)
-        rows = rows.filter(received_at__gte=start)
+        rows = rows.filter(received_at__gte=local_midnight(filters["received_from"]))
     if "received_to" in filters:
-        end = datetime.combine(filters["received_to"], time.max, tzinfo=zone)
-        rows = rows.filter(received_at__lte=end)
-    return rows.annotate(urgency=_URGENCY).order_by("urgency", "sla_due_at", "received_at")
+        end = local_midnight(filters["received_to"] + timedelta(days=1))
+        rows = rows.filter(received_at__lt=end)
+    return rows.annotate(urgency=urgency_rank()).order_by("urgency", "sla_due_at", "received_at")
 
 
 def _get_order(pk: UUID) -> Order:

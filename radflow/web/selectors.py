@@ -7,7 +7,6 @@ scheduler's home page does not pay for the biomed engineer's device counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
 from functools import cached_property
 from typing import Any
 
@@ -15,8 +14,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from radflow.audit.models import AccessLog
-from radflow.core.exam_states import BEFORE_ARRIVAL, ExamState
+from radflow.core.exam_states import CLOCK_RUNNING, ExamState
 from radflow.exams.models import Exam
+from radflow.localtime import local_day, local_midnight
 from radflow.orders.models import Priority
 from radflow.scheduling.models import Device, DeviceStatus, Probe, Room, RoomStatus
 from radflow.staff.models import StaffMember
@@ -67,10 +67,7 @@ def active_staff_count() -> int:
 
 def access_rows_today() -> int:
     """Rows of the PHI access log written since midnight in the department's zone."""
-    midnight = datetime.combine(
-        timezone.localdate(), time.min, tzinfo=timezone.get_current_timezone()
-    )
-    return AccessLog.objects.filter(at__gte=midnight).count()
+    return AccessLog.objects.filter(at__gte=local_midnight(timezone.localdate())).count()
 
 
 class TodayCounts:
@@ -101,13 +98,6 @@ class TodayCounts:
         return exam_counts()
 
 
-def _local_day_bounds() -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    day = timezone.localdate()
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return start, datetime.combine(day, time.max, tzinfo=tz)
-
-
 @dataclass(frozen=True)
 class ExamCounts:
     """How many exams wait at each step: one grouped query for the whole Today page."""
@@ -125,16 +115,17 @@ class ExamCounts:
 
 
 def exam_counts() -> ExamCounts:
-    start, end = _local_day_bounds()
-    open_states = [*BEFORE_ARRIVAL, ExamState.ARRIVED]
+    start, end = local_day(timezone.localdate())
     row = Exam.objects.aggregate(
         to_triage=Count("pk", filter=Q(state=ExamState.REQUESTED, order__is_complete=True)),
         incomplete=Count("pk", filter=Q(state=ExamState.REQUESTED, order__is_complete=False)),
         pending_auth=Count("pk", filter=Q(state=ExamState.PENDING_AUTH)),
-        open_stat=Count("pk", filter=Q(state__in=open_states, order__priority=Priority.STAT)),
+        open_stat=Count("pk", filter=Q(state__in=CLOCK_RUNNING, order__priority=Priority.STAT)),
         arrivals_today=Count(
             "pk",
-            filter=Q(state=ExamState.SCHEDULED, scheduled_start__range=(start, end)),
+            filter=Q(
+                state=ExamState.SCHEDULED, scheduled_start__gte=start, scheduled_start__lt=end
+            ),
         ),
         arrived=Count("pk", filter=Q(state=ExamState.ARRIVED)),
         in_progress=Count("pk", filter=Q(state=ExamState.IN_PROGRESS)),

@@ -8,31 +8,28 @@ still today's exam at midnight UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.utils import timezone
 
-from radflow.core.exam_states import BEFORE_ARRIVAL, ExamState
+from radflow.core.exam_states import CLOCK_RUNNING, ExamState
 from radflow.core.sla import ClockState, format_remaining
 from radflow.exams.models import Exam, Override
+from radflow.localtime import local_day
 from radflow.orders.models import (
     Authorization,
     AuthorizationContact,
     Priority,
 )
-from radflow.orders.selectors import expiring_authorizations, order_clock
+from radflow.orders.selectors import expiring_authorizations, order_clock, urgency_rank
 from radflow.scheduling.models import Room, RoomStatus
 from radflow.staff.models import StaffMember
 
@@ -41,7 +38,7 @@ LATE_AFTER = timedelta(minutes=15)
 NO_SHOW_AFTER = timedelta(minutes=30)
 
 #: States in which the SLA clock still runs: ordered but not begun (arrived patients included).
-OPEN_STATES = [*(s.value for s in BEFORE_ARRIVAL), ExamState.ARRIVED.value]
+
 #: States in which an exam is on today's floor.
 ON_THE_DAY = [ExamState.SCHEDULED.value, ExamState.ARRIVED.value, ExamState.IN_PROGRESS.value]
 
@@ -53,13 +50,6 @@ class Filters:
     site_id: Any = None
     modality: str | None = None
     priority: str | None = None
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Local midnight to the next local midnight (23 or 25 hours on a DST change day)."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    return start, end
 
 
 def _exams() -> QuerySet[Exam]:
@@ -77,15 +67,6 @@ def _exams() -> QuerySet[Exam]:
     )
 
 
-def _urgency() -> Case:
-    return Case(
-        When(order__priority=Priority.STAT, then=Value(0)),
-        When(order__priority=Priority.URGENT, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-
-
 def _filtered(exams: QuerySet[Exam], filters: Filters) -> QuerySet[Exam]:
     if filters.site_id:
         # A booked exam belongs to its room's site; an unbooked one to the site on the order.
@@ -100,7 +81,7 @@ def _filtered(exams: QuerySet[Exam], filters: Filters) -> QuerySet[Exam]:
 
 
 def _today(now: datetime) -> tuple[datetime, datetime]:
-    return day_bounds(timezone.localdate(now))
+    return local_day(timezone.localdate(now))
 
 
 # --- coordinator -------------------------------------------------------------------------------
@@ -111,7 +92,7 @@ def to_triage(filters: Filters) -> QuerySet[Exam]:
     return (
         _filtered(_exams(), filters)
         .filter(state=ExamState.REQUESTED, order__is_complete=True)
-        .annotate(urgency=_urgency())
+        .annotate(urgency=urgency_rank("order__priority"))
         .order_by("urgency", "order__received_at")
     )
 
@@ -120,7 +101,7 @@ def incomplete_referrals(filters: Filters) -> QuerySet[Exam]:
     return (
         _filtered(_exams(), filters)
         .filter(state=ExamState.REQUESTED, order__is_complete=False)
-        .annotate(urgency=_urgency())
+        .annotate(urgency=urgency_rank("order__priority"))
         .order_by("urgency", "order__received_at")
     )
 
@@ -141,7 +122,7 @@ def pending_authorization(filters: Filters) -> QuerySet[Exam]:
 
 
 def open_clock_exams(filters: Filters) -> QuerySet[Exam]:
-    return _filtered(_exams(), filters).filter(state__in=OPEN_STATES)
+    return _filtered(_exams(), filters).filter(state__in=CLOCK_RUNNING)
 
 
 def sla_exceptions(filters: Filters, *, now: datetime) -> QuerySet[Exam]:
@@ -162,7 +143,7 @@ def expiring_authorization_list(filters: Filters) -> QuerySet[Authorization]:
 
 
 def overrides_on(day: date, filters: Filters) -> QuerySet[Override]:
-    start, end = day_bounds(day)
+    start, end = local_day(day)
     exams = _filtered(Exam.objects.all(), filters)
     return (
         Override.objects.filter(at__gte=start, at__lt=end, exam__in=exams)
@@ -175,7 +156,7 @@ def overrides_on(day: date, filters: Filters) -> QuerySet[Override]:
 
 def rooms_down_with_bookings(day: date, filters: Filters) -> QuerySet[Room]:
     """Rooms out of service that still have exams booked that day (each needs a move)."""
-    start, end = day_bounds(day)
+    start, end = local_day(day)
     booked = Q(
         exams__state__in=[ExamState.SCHEDULED, ExamState.ARRIVED],
         exams__scheduled_start__gte=start,

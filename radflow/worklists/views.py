@@ -237,17 +237,14 @@ def _render(
     keys = [wanted] if only else list(builders)
     with transaction.atomic():
         sections = [builders[key](context) for key in keys]
-        seen: dict[Any, Patient] = {}
         for section in sections:
             section.refresh_url = f"{base}section={section.key}"
-            seen.update((p.pk, p) for p in section.patients)
-        if seen:
-            access_record(
-                user=request.user,
-                patients=list(seen.values()),
-                action=action,
-                source=AccessSource.from_request(request, AccessChannel.WEB),
-            )
+        access_record(
+            user=request.user,
+            patients=[p for section in sections for p in section.patients],
+            action=action,
+            source=AccessSource.from_request(request, AccessChannel.WEB),
+        )
     page = {
         "title": title,
         "intro": intro,
