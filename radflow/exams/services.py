@@ -325,9 +325,14 @@ def _check_slot(exam: Exam, room: Room, start: datetime, actor: Actor, override:
     return end
 
 
-def _lock_room(room: Room) -> Room:
-    # Serialises bookings of one room on PostgreSQL (SQLite's IMMEDIATE transactions already do).
-    return Room.objects.select_for_update().get(pk=room.pk)
+def _book(exam: Exam, room: Room, start: datetime, actor: Actor, override: str) -> dict[str, str]:
+    """Put a locked exam in ``room`` at ``start`` if the slot is free; returns the details."""
+    # Locking the room serialises its bookings on PostgreSQL (SQLite's IMMEDIATE transactions
+    # already do).
+    room = Room.objects.select_for_update().get(pk=room.pk)
+    end = _check_slot(exam, room, start, actor, override)
+    exam.room, exam.scheduled_start, exam.scheduled_end = room, start, end
+    return {"room": room.code, "start": start.isoformat(), "end": end.isoformat()}
 
 
 @transaction.atomic
@@ -345,12 +350,9 @@ def exam_schedule(
     exam = _lock(exam)
     transition = transition_for(exam.state, ExamAction.SCHEDULE)
     _require(actor, transition.permission, "scheduling exams")
-    room = _lock_room(room)
-    end = _check_slot(exam, room, start, actor, override_reason)
-    exam.room, exam.scheduled_start, exam.scheduled_end = room, start, end
+    details = _book(exam, room, start, actor, override_reason)
     if technologist is not None:
         exam.technologist = technologist
-    details = {"room": room.code, "start": start.isoformat(), "end": end.isoformat()}
     return _apply(
         exam,
         ExamAction.SCHEDULE,
@@ -378,14 +380,11 @@ def exam_reschedule(
     _require(actor, transition.permission, "rescheduling exams")
     if reason_code and not ReasonCode.objects.filter(kind="reschedule", code=reason_code).exists():
         raise ValidationFailed({"reason_code": [f"“{reason_code}” is not a reschedule reason."]})
-    room = _lock_room(room)
     old = {
         "from_room": exam.room.code if exam.room else "",
         "from_start": exam.scheduled_start.isoformat() if exam.scheduled_start else "",
     }
-    end = _check_slot(exam, room, start, actor, override_reason)
-    exam.room, exam.scheduled_start, exam.scheduled_end = room, start, end
-    details = {**old, "room": room.code, "start": start.isoformat(), "end": end.isoformat()}
+    details = {**old, **_book(exam, room, start, actor, override_reason)}
     return _apply(
         exam,
         ExamAction.RESCHEDULE,
@@ -582,11 +581,3 @@ def exam_no_show(
     return _apply(
         _lock(exam), ExamAction.NO_SHOW, actor, at=at, reason_code=reason_code, reason=reason
     )
-
-
-#: Action → service, for pages and the API that take the action as a parameter.
-SIMPLE_ACTIONS = {
-    ExamAction.ARRIVE: exam_arrive,
-    ExamAction.COMPLETE: exam_complete,
-    ExamAction.SIGN: exam_sign,
-}
