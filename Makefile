@@ -57,7 +57,7 @@ migrations-check: install-dev
 pytest: install-dev
 	scripts/pytest-all-databases
 
-bench: install
+bench: install-dev
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
 
 ## Re-resolve the lock files after editing pyproject.toml (needs `uv`).
