@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "radflow.intake",
     "radflow.notifications",
     "radflow.worklists",
+    "radflow.rostering",
     "radflow.web",
 ]
 
