@@ -23,6 +23,10 @@ class IntakeFacts:
     interpreter_logged: bool = False
     auth_required: bool = False
     auth_approved_for_day: bool = False
+    #: Who will perform the exam (empty: not known yet) and why they may not, if they may not:
+    #: expired or missing credentials, lapsed competencies (radflow.credentials.selectors).
+    performer: str = ""
+    performer_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,4 +60,12 @@ def hard_stops(facts: IntakeFacts) -> list[Stop]:
         stops.append(Stop("interpreter", "Interpreter needed; none logged."))
     if facts.auth_required and not facts.auth_approved_for_day:
         stops.append(Stop("authorization", "No approved pre-authorization valid today."))
+    if facts.performer_problems:
+        who = facts.performer or "The performer"
+        stops.append(
+            Stop(
+                "performer",
+                f"{who} may not perform this exam: " + "; ".join(facts.performer_problems) + ".",
+            )
+        )
     return stops

@@ -159,6 +159,7 @@ class HardStop(models.TextChoices):
     PREP = "prep", "Preparation verified"
     INTERPRETER = "interpreter", "Interpreter present and logged"
     AUTHORIZATION = "authorization", "Payer pre-authorization approved"
+    PERFORMER = "performer", "Performer credentialed and competent for the exam"
 
 
 class Override(models.Model):

@@ -427,17 +427,16 @@ def exam_begin(
     transition = transition_for(exam.state, ExamAction.BEGIN)
     _require(actor, transition.permission, "beginning exams")
     when = at or timezone.now()
-    stops = exam_hard_stops(exam, on=timezone.localdate(when))
+    # The performer is known before the hard stops: their credentials are one of them.
+    performer = technologist
+    if performer is None and exam.technologist_id is None and actor.user is not None:
+        performer = StaffMember.objects.filter(user=actor.user).first()
+    stops = exam_hard_stops(exam, on=timezone.localdate(when), performer=performer)
     _settle_stops(exam, stops, actor, overrides or {}, ExamAction.BEGIN)
     fields: tuple[str, ...] = ()
-    if technologist is not None:
-        exam.technologist = technologist
+    if performer is not None:
+        exam.technologist = performer
         fields = ("technologist",)
-    elif exam.technologist_id is None and actor.user is not None:
-        staff = StaffMember.objects.filter(user=actor.user).first()
-        if staff is not None:
-            exam.technologist = staff
-            fields = ("technologist",)
     details = {"overridden": [s.code for s in stops]} if stops else {}
     return _apply(exam, ExamAction.BEGIN, actor, at=at, details=details, update_fields=fields)
 

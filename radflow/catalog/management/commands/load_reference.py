@@ -23,9 +23,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from radflow.credentials.reference import load_credential_reference
         from radflow.orders.reference import load_workflow_reference
 
         update = not options["keep_existing"]
         result = load_reference(update_existing=update)
         load_workflow_reference(update_existing=update, result=result)
+        load_credential_reference(update_existing=update, result=result)
         self.stdout.write(self.style.SUCCESS(f"Reference data loaded. {result.summary()}"))
