@@ -111,9 +111,11 @@ def _register_routers() -> None:
     from radflow.audit.api import router as audit_router
     from radflow.billing.api import router as billing_router
     from radflow.catalog.api import router as catalog_router
+    from radflow.credentials.api import router as credentials_router
     from radflow.exams.api import router as exams_router
     from radflow.orders.api import router as orders_router
     from radflow.patients.api import router as patients_router
+    from radflow.rostering.api import router as rostering_router
     from radflow.scheduling.api import router as scheduling_router
     from radflow.staff.api import router as staff_router
 
@@ -125,6 +127,8 @@ def _register_routers() -> None:
     api.add_router("/audit", audit_router)
     api.add_router("/orders", orders_router)
     api.add_router("/exams", exams_router)
+    api.add_router("/rosters", rostering_router)
+    api.add_router("/credentials", credentials_router)
 
 
 _register_routers()

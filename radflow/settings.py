@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "radflow.notifications",
     "radflow.worklists",
     "radflow.rostering",
+    "radflow.credentials",
     "radflow.web",
 ]
 
@@ -215,3 +216,6 @@ LOGGING: dict[str, Any] = {
 RADFLOW_BASE_URL = env_str("RADFLOW_BASE_URL", "http://127.0.0.1:8000")
 #: How often the worker runs its periodic jobs (SLA escalation), in seconds.
 WORKER_INTERVAL_SECONDS = env_int("RADFLOW_WORKER_INTERVAL", 60)
+#: Roster solves run on commit in the calling thread instead of the web process's background
+#: thread (tests; a box that cannot spare a thread).
+ROSTER_RUN_SYNC = env_bool("RADFLOW_ROSTER_RUN_SYNC", TESTING)

@@ -22,6 +22,8 @@ urlpatterns = [
     path("intake/", include("radflow.intake.urls")),
     path("worklists/", include("radflow.worklists.urls")),
     path("notifications/", include("radflow.notifications.urls")),
+    path("rosters/", include("radflow.rostering.urls")),
+    path("credentials/", include("radflow.credentials.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -42,6 +42,83 @@ class MatrixObjects:
         return re.sub(r"\{(\w+)\}", lambda m: str(self.by_path_param[m.group(1)].pk), path)
 
 
+def _credential_objects(staff: Any) -> dict[str, Any]:
+    """A verified credential with its evidence file, a competency sign-off and a plan."""
+    import datetime
+
+    from radflow.credentials.models import CompetencySignoff, CredentialType, CrossTrainingPlan
+    from radflow.credentials.services import credential_add
+    from tests.catalog.factories import CompetencyFactory
+
+    kind = CredentialType.objects.create(
+        code="matrix-rdms", name="ARDMS RDMS (AB)", issuer="ARDMS", kind="registry"
+    )
+    credential = credential_add(
+        by=None,
+        staff=staff,
+        credential_type=kind,
+        issued_on=datetime.date(2020, 1, 1),
+        expires_on=datetime.date(2030, 1, 1),
+        evidence=SimpleUploadedFile("card.pdf", b"%PDF-1.4 matrix", "application/pdf"),
+    )
+    competency = CompetencyFactory.create()
+    signoff = CompetencySignoff.objects.create(
+        staff=staff,
+        competency=competency,
+        signed_off_on=datetime.date(2025, 1, 1),
+        observed_cases=10,
+        valid_until=datetime.date(2025, 12, 31),
+    )
+    plan = CrossTrainingPlan.objects.create(
+        staff=staff,
+        target=competency,
+        required_cases=10,
+        started_on=datetime.date(2025, 1, 1),
+        due_on=datetime.date(2025, 6, 1),
+    )
+    return {"credential": credential, "signoff": signoff, "plan": plan}
+
+
+def _roster_objects(site: Any, staff: Any) -> dict[str, Any]:
+    """A solved-looking roster with a run, a sick call and a swap between two people."""
+    import datetime
+
+    from radflow.rostering.models import (
+        Roster,
+        RosterRun,
+        RosterStatus,
+        ShiftKind,
+        ShiftType,
+        SickCall,
+        SwapRequest,
+    )
+
+    shift_type = ShiftType.objects.create(
+        site=site,
+        code="matrix-day",
+        name="Matrix day",
+        kind=ShiftKind.DAY,
+        start=datetime.time(7, 30),
+        end=datetime.time(16, 0),
+        paid_minutes=480,
+    )
+    roster = Roster.objects.create(
+        start=datetime.date(2031, 3, 3), weeks=4, status=RosterStatus.PUBLISHED
+    )
+    run = RosterRun.objects.create(roster=roster)
+    partner = StaffMemberFactory.create(home_site=site)
+    day = roster.start + datetime.timedelta(days=2)
+    return {
+        "shift_type": shift_type,
+        "roster": roster,
+        "run": run,
+        "sick": SickCall.objects.create(staff=staff, roster=roster, start=day, end=day, run=run),
+        "swap": SwapRequest.objects.create(
+            roster=roster, requester=staff, partner=partner, give_date=day
+        ),
+    }
+
+
 def matrix_objects() -> MatrixObjects:
     room = RoomFactory()
     device = DeviceFactory(room=room)
@@ -68,7 +145,20 @@ def matrix_objects() -> MatrixObjects:
     )
     owner = user_create(username="token_owner", password="x" * 20, roles=[Role.DIRECTOR])
     token: ApiToken = api_token_create(user=owner, name="interface engine")[0]
+    rostering = _roster_objects(room.site, staff)
+    credentials = _credential_objects(staff)
     by_prefix: dict[str, Any] = {
+        "credentials:credential_": credentials["credential"],
+        "credentials:signoff_": credentials["signoff"],
+        "credentials:plan_": credentials["plan"],
+        "credentials:": staff,
+        "rostering:roster_": rostering["roster"],
+        "rostering:run_": rostering["run"],
+        "rostering:sick_call": rostering["sick"],
+        "rostering:shift_type": rostering["shift_type"],
+        "rostering:person_": staff,
+        "rostering:staff_rules": staff,
+        "rostering:swap_": rostering["swap"],
         "patients:": patient,
         "scheduling:site": room.site,
         "scheduling:room": room,
@@ -95,5 +185,9 @@ def matrix_objects() -> MatrixObjects:
         "order_id": order,
         "exam_id": order.exam,
         "authorization_id": authorization,
+        "roster_id": rostering["roster"],
+        "run_id": rostering["run"],
+        "swap_id": rostering["swap"],
+        "credential_id": credentials["credential"],
     }
     return MatrixObjects(by_prefix, by_path_param)

@@ -64,6 +64,17 @@ WORKLIST_FRONT_DESK = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
 WORKLIST_STAT_READERS = ALL - {Role.BIOMED}
 WORKLIST_STAT_OWNERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
 
+ROSTER_READERS = frozenset(
+    {Role.COORDINATOR, Role.SCHEDULER, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN}
+)
+ROSTER_PLANNERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+#: People who work shifts: their own shifts, calendar link, leave, wishes and swaps.
+ROSTERED_STAFF = frozenset({Role.COORDINATOR, Role.TECHNOLOGIST, Role.RADIOLOGIST, Role.ADMIN})
+
+CREDENTIAL_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN})
+CREDENTIAL_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+ELIGIBILITY_CHECKERS = CREDENTIAL_READERS | {Role.SCHEDULER}
+
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
     "accounts:logout": PUBLIC,
@@ -150,6 +161,53 @@ PAGES: dict[str, Expectation] = {
     "notifications:list": ANY,
     "notifications:mark_read": ANY,
     "notifications:badge": ANY,
+    # --- rostering ---
+    "rostering:list": ROSTER_READERS,
+    "rostering:create": ROSTER_PLANNERS,
+    "rostering:roster_detail": ROSTER_READERS,
+    "rostering:roster_generate": ROSTER_PLANNERS,
+    "rostering:roster_publish": ROSTER_PLANNERS,
+    "rostering:roster_grid": ROSTER_READERS,
+    "rostering:roster_export": ROSTER_READERS,
+    "rostering:run_detail": ROSTER_READERS,
+    "rostering:run_progress": ROSTER_READERS,
+    "rostering:run_cancel": ROSTER_PLANNERS,
+    "rostering:person_calendar": ROSTER_READERS,
+    "rostering:modality_calendar": ROSTER_READERS,
+    "rostering:on_call_calendar": ROSTER_READERS,
+    "rostering:my_shifts": ROSTERED_STAFF,
+    "rostering:feed_rotate": ROSTERED_STAFF,
+    "rostering:feed": PUBLIC,
+    "rostering:leave": ROSTERED_STAFF,
+    "rostering:leave_decide": ROSTER_PLANNERS,
+    "rostering:preferences": ROSTERED_STAFF,
+    "rostering:preference_delete": ROSTERED_STAFF,
+    "rostering:swaps": ROSTERED_STAFF,
+    "rostering:swap_approve": ROSTER_PLANNERS,
+    "rostering:swap_decline": ROSTER_PLANNERS,
+    "rostering:swap_withdraw": ROSTERED_STAFF,
+    "rostering:sick_calls": ROSTER_PLANNERS,
+    "rostering:sick_call_detail": ROSTER_PLANNERS,
+    "rostering:sick_call_apply": ROSTER_PLANNERS,
+    "rostering:shift_types": ROSTER_PLANNERS,
+    "rostering:shift_type_edit": ROSTER_PLANNERS,
+    "rostering:coverage": ROSTER_PLANNERS,
+    "rostering:staff_rules": ROSTER_PLANNERS,
+    "rostering:staff_rules_edit": ROSTER_PLANNERS,
+    "rostering:settings": ROSTER_PLANNERS,
+    # --- credentials, CE and competencies (a staff member reads their own on "mine") ---
+    "credentials:dashboard": CREDENTIAL_READERS,
+    "credentials:mine": ANY,
+    "credentials:person": CREDENTIAL_READERS,
+    "credentials:credential_evidence": CREDENTIAL_READERS,
+    "credentials:add_credential": CREDENTIAL_EDITORS,
+    "credentials:credential_verify": CREDENTIAL_EDITORS,
+    "credentials:log_ce": CREDENTIAL_EDITORS,
+    "credentials:sign_off": CREDENTIAL_EDITORS,
+    "credentials:signoff_revalidate": CREDENTIAL_EDITORS,
+    "credentials:add_plan": CREDENTIAL_EDITORS,
+    "credentials:plan_edit": CREDENTIAL_EDITORS,
+    "credentials:plan_case": CREDENTIAL_EDITORS,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
     # Django admin is the admin role's (every other admin URL defaults to ADMIN_ONLY), except:
@@ -209,6 +267,21 @@ API: dict[str, Expectation] = {
     "POST /api/exams/{exam_id}/actions/report": EXAM_REPORTERS,
     "POST /api/exams/{exam_id}/actions/sign": EXAM_REPORTERS,
     "POST /api/exams/{exam_id}/actions/bill": EXAM_BILLERS,
+    # --- rosters API ---
+    "GET /api/rosters/": ROSTER_READERS,
+    "POST /api/rosters/": ROSTER_PLANNERS,
+    "GET /api/rosters/{roster_id}": ROSTER_READERS,
+    "GET /api/rosters/{roster_id}/assignments": ROSTER_READERS,
+    "POST /api/rosters/{roster_id}/runs": ROSTER_PLANNERS,
+    "GET /api/rosters/runs/{run_id}": ROSTER_READERS,
+    "POST /api/rosters/{roster_id}/publish": ROSTER_PLANNERS,
+    "GET /api/rosters/mine/shifts": ROSTERED_STAFF,
+    "POST /api/rosters/swaps": ROSTERED_STAFF,
+    "POST /api/rosters/swaps/{swap_id}/approve": ROSTER_PLANNERS,
+    # --- credentials API ---
+    "GET /api/credentials/": CREDENTIAL_READERS,
+    "GET /api/credentials/eligibility": ELIGIBILITY_CHECKERS,
+    "GET /api/credentials/{credential_id}": CREDENTIAL_READERS,
 }
 
 

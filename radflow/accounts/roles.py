@@ -44,6 +44,43 @@ _COMPLETENESS_EDIT = [
 ]
 _INTAKE = ["intake.add_identitycheck"]
 _QUALITY_VIEW = ["exams.audit_documentation"]
+_CREDENTIALS_VIEW = [
+    "credentials.view_credential",
+    "credentials.view_cecredit",
+    "credentials.view_competencysignoff",
+    "credentials.view_crosstrainingplan",
+    "credentials.check_eligibility",
+]
+_CREDENTIALS_EDIT = [
+    "credentials.add_credential",
+    "credentials.change_credential",
+    "credentials.add_cecredit",
+    "credentials.add_competencysignoff",
+    "credentials.change_competencysignoff",
+    "credentials.add_crosstrainingplan",
+    "credentials.change_crosstrainingplan",
+    "credentials.add_supervisedcase",
+]
+
+#: Rostering: who reads the roster, who plans it, and what rostered staff do for themselves.
+_ROSTER_VIEW = ["rostering.view_roster"]
+_ROSTER_SELF = [
+    "rostering.view_rosterassignment",
+    "rostering.add_leaverequest",
+    "rostering.add_shiftpreference",
+    "rostering.add_swaprequest",
+]
+_ROSTER_PLAN = [
+    "rostering.publish_roster",
+    "rostering.add_roster",
+    "rostering.change_leaverequest",
+    "rostering.change_swaprequest",
+    "rostering.add_sickcall",
+    "rostering.change_shifttype",
+    "rostering.change_coveragerequirement",
+    "rostering.change_staffrosterrules",
+    "rostering.change_rostersettings",
+]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
@@ -66,6 +103,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "exams.cancel_exam",
         "exams.override_hard_stop",
         "orders.override_authorization",
+        *_ROSTER_VIEW,
+        *_ROSTER_SELF,
+        *_ROSTER_PLAN,
+        *_CREDENTIALS_VIEW,
+        *_CREDENTIALS_EDIT,
     ],
     Role.SCHEDULER: [
         *_DEPARTMENT_VIEW,
@@ -79,6 +121,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "exams.schedule_exam",
         "exams.arrive_exam",
         "exams.cancel_exam",
+        *_ROSTER_VIEW,
+        "credentials.check_eligibility",
     ],
     Role.TECHNOLOGIST: [
         *_DEPARTMENT_VIEW,
@@ -86,6 +130,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_ORDER_VIEW,
         *_INTAKE,
         "exams.perform_exam",
+        *_ROSTER_SELF,
     ],
     Role.RADIOLOGIST: [
         *_DEPARTMENT_VIEW,
@@ -96,6 +141,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "exams.report_exam",
         "exams.sign_exam",
         "exams.override_hard_stop",
+        *_ROSTER_SELF,
     ],
     Role.DIRECTOR: [
         *_DEPARTMENT_VIEW,
@@ -104,6 +150,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PAYER_VIEW,
         *_ORDER_VIEW,
         *_QUALITY_VIEW,
+        *_ROSTER_VIEW,
+        *_CREDENTIALS_VIEW,
     ],
     Role.BILLING: [
         *_DEPARTMENT_VIEW,
@@ -129,6 +177,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "audit.view_accesslog",
         *_ORDER_VIEW,
         *_QUALITY_VIEW,
+        *_CREDENTIALS_VIEW,
+        *_ROSTER_VIEW,
     ],
     # The admin role is a superuser; listing rights here would only repeat "everything".
     Role.ADMIN: [],

@@ -48,9 +48,11 @@ STEPS: list[DemoStep] = [
     DemoStep("reference data", "radflow.catalog.demo"),
     DemoStep("sites, rooms and equipment", "radflow.scheduling.demo"),
     DemoStep("staff", "radflow.staff.demo"),
+    DemoStep("credentials and competencies", "radflow.credentials.demo"),
     DemoStep("payers", "radflow.billing.demo"),
     DemoStep("patients", "radflow.patients.demo"),
     DemoStep("demo logins", "radflow.accounts.demo"),
+    DemoStep("rosters", "radflow.rostering.demo"),
     DemoStep("exam history and bookings", "radflow.exams.demo"),
 ]
 

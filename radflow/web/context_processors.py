@@ -29,6 +29,26 @@ class NavSection:
     url_names: tuple[str, ...] = ()
 
 
+#: Roster pages other than a person's own (My shifts, leave, wishes, swaps have their section).
+ROSTER_URL_NAMES = (
+    "list",
+    "create",
+    "roster_detail",
+    "roster_grid",
+    "run_detail",
+    "person_calendar",
+    "modality_calendar",
+    "on_call_calendar",
+    "sick_calls",
+    "sick_call_detail",
+    "shift_types",
+    "shift_type_edit",
+    "coverage",
+    "staff_rules",
+    "staff_rules_edit",
+    "settings",
+)
+
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection("Today", "web:home", namespaces=("web",), url_names=("home",)),
     NavSection(
@@ -88,6 +108,46 @@ NAVIGATION: tuple[NavSection, ...] = (
         "Exam catalog", "catalog:exam_types", "catalog.view_examtype", namespaces=("catalog",)
     ),
     NavSection("Staff", "staff:list", "staff.view_staffmember", namespaces=("staff",)),
+    NavSection(
+        "Roster",
+        "rostering:list",
+        "rostering.view_roster",
+        namespaces=("rostering",),
+        url_names=ROSTER_URL_NAMES,
+    ),
+    NavSection(
+        "My shifts",
+        "rostering:my_shifts",
+        "rostering.view_rosterassignment",
+        namespaces=("rostering",),
+        url_names=("my_shifts", "leave", "preferences", "swaps"),
+    ),
+    NavSection(
+        "Credentials",
+        "credentials:dashboard",
+        "credentials.view_credential",
+        namespaces=("credentials",),
+        url_names=(
+            "dashboard",
+            "person",
+            "add_credential",
+            "log_ce",
+            "sign_off",
+            "add_plan",
+            "credential_verify",
+            "credential_evidence",
+            "signoff_revalidate",
+            "plan_edit",
+            "plan_case",
+        ),
+    ),
+    NavSection(
+        "My credentials",
+        "credentials:mine",
+        "exams.perform_exam",
+        namespaces=("credentials",),
+        url_names=("mine",),
+    ),
     NavSection("Payers", "billing:payers", "billing.view_payer", namespaces=("billing",)),
     NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
     NavSection(

@@ -28,8 +28,17 @@ def _sla_escalate() -> int:
     return len(sla_escalate())
 
 
+def _credential_alerts() -> int:
+    from radflow.credentials.services import credential_alerts_send
+
+    return len(credential_alerts_send())
+
+
 #: Name and job; each returns how many things it did.
-JOBS: tuple[tuple[str, Callable[[], int]], ...] = (("sla_escalate", _sla_escalate),)
+JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
+    ("sla_escalate", _sla_escalate),
+    ("credential_alerts", _credential_alerts),
+)
 
 
 def run_jobs() -> dict[str, int]:
