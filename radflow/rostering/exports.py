@@ -13,11 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Font  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.worksheet.table import Table, TableStyleInfo  # type: ignore[import-untyped]
+from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
 from radflow.rostering.models import Roster
 from radflow.rostering.selectors import fairness, person_shifts, roster_grid

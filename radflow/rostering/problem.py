@@ -302,6 +302,7 @@ def build_problem(
     # Approved leave (any kind, sick included) is a hard day off, except on frozen days: those
     # stay as published (the past cannot change).
     leave_days: dict[UUID, set[int]] = defaultdict(set)
+    paid_leave: dict[UUID, set[int]] = defaultdict(set)
     pending: list[LeaveRequest] = []
     for leave in LeaveRequest.objects.filter(
         staff_id__in=staff_ids, start__lte=roster.end, end__gte=roster.start
@@ -309,6 +310,8 @@ def build_problem(
         if leave.status == RequestStatus.APPROVED:
             on = max(leave.start, roster.start)
             while on <= min(leave.end, roster.end):
+                # The contract shrinks for every leave day, frozen or not.
+                paid_leave[leave.staff_id].add(day_index[on])
                 if on not in frozen_dates:
                     leave_days[leave.staff_id].add(day_index[on])
                 on += timedelta(days=1)
@@ -387,7 +390,8 @@ def build_problem(
         # Contract minutes for the weeks rostered, less a weekday's share for each weekday off
         # (leave, sick) or public holiday: a holiday is paid, not owed back in other shifts.
         per_day = rule.contracted_minutes_per_week / 5
-        off_weekdays = sum(1 for day in off_days | holiday_days if days[day].weekday() < 5)
+        not_owed = off_days | paid_leave.get(member.id, set()) | holiday_days
+        off_weekdays = sum(1 for day in not_owed if days[day].weekday() < 5)
         contract = rule.contracted_minutes_per_week * weeks - round(per_day * off_weekdays)
         flex = rule.flex_minutes_per_week * weeks
         min_minutes = max(0, contract - flex) if mine else 0
@@ -439,15 +443,16 @@ def build_problem(
             when = [day_index[preference.on_date]]
         else:
             when = [i for i, on in enumerate(days) if on.weekday() == preference.weekday]
-        shift = preference.shift_type
-        if shift is None:
+        wanted_shift = preference.shift_type
+        if wanted_shift is None:
             if preference.wants:
                 # "Any shift that day" is not a core request; rostering the day is not asked.
                 continue
             codes = sorted(allowed[who])
         else:
-            codes = [shift.code]
-        what = f"{'work' if preference.wants else 'off'} {shift.code if shift else 'all day'}"
+            codes = [wanted_shift.code]
+        target = wanted_shift.code if wanted_shift else "all day"
+        what = f"{'work' if preference.wants else 'off'} {target}"
         for day in when:
             for code in codes:
                 request = Request(who, day, code, preference.weight)
@@ -648,13 +653,13 @@ def coverage_report(problem: Problem, assignment: Assignment) -> list[dict[str, 
         closed = (cover.day, cover.shift) in problem.closed
         if closed and not assigned:
             continue
-        shift = problem.shift_types[cover.shift]
+        shift_type = problem.shift_types[cover.shift]
         result.append(
             {
                 "date": problem.date_of(cover.day).isoformat(),
                 "shift": cover.shift,
-                "shift_type_id": str(shift.id),
-                "kind": shift.kind,
+                "shift_type_id": str(shift_type.id),
+                "kind": shift_type.kind,
                 "skill": cover.skill,
                 "minimum": cover.minimum,
                 "preferred": cover.requirement,

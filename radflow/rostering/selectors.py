@@ -378,6 +378,7 @@ def fairness(*, roster: Roster) -> FairnessTable:
     members: dict[UUID, StaffMember] = {}
     for row in RosterAssignment.objects.filter(roster=roster).select_related("shift_type", "staff"):
         members[row.staff_id] = row.staff
+        mine = counts[row.staff_id]
         shift = row.shift_type
         hits = {
             "nights": shift.kind == ShiftKind.NIGHT,
@@ -388,7 +389,7 @@ def fairness(*, roster: Roster) -> FairnessTable:
         group = groups[shift.site_id, shift.modality_id][row.staff_id]
         for name, hit in hits.items():
             if hit:
-                counts[row.staff_id][name] += 1
+                mine[name] += 1
                 group[name] += 1
     rows = [
         FairnessRow(members[pk], **values)

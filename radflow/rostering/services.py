@@ -446,7 +446,11 @@ def roster_run_execute(
     """
     stop = stop or threading.Event()
     with transaction.atomic():
-        run = RosterRun.objects.select_for_update().select_related("roster").get(pk=run_id)
+        run = (
+            RosterRun.objects.select_for_update(of=("self",))
+            .select_related("roster")
+            .get(pk=run_id)
+        )
         if run.status != RunStatus.QUEUED:
             return run
         run.status = RunStatus.RUNNING
@@ -844,7 +848,7 @@ def _decided(swap: SwapRequest, status: str, by: Any, reason: str = "") -> SwapR
 
 def _open_swap(swap: SwapRequest) -> SwapRequest:
     swap = (
-        SwapRequest.objects.select_for_update()
+        SwapRequest.objects.select_for_update(of=("self",))
         .select_related("roster", "requester__user", "partner__user")
         .get(pk=swap.pk)
     )
@@ -964,7 +968,11 @@ def sick_call_report(
 @transaction.atomic
 def sick_call_apply(*, sick_call: SickCall, by: Any) -> SickCall:
     """Write the re-solve's proposal into the published roster and tell whoever it moved."""
-    sick = SickCall.objects.select_for_update().select_related("roster", "run").get(pk=sick_call.pk)
+    sick = (
+        SickCall.objects.select_for_update(of=("self",))
+        .select_related("roster", "run")
+        .get(pk=sick_call.pk)
+    )
     run = sick.run
     if run is None or run.status != RunStatus.FINISHED:
         raise Conflict("The re-solve has not finished with a roster to apply.")
@@ -1032,7 +1040,11 @@ def leave_request_create(
 
 @transaction.atomic
 def leave_request_decide(*, leave: LeaveRequest, approve: bool, by: Any) -> LeaveRequest:
-    leave = LeaveRequest.objects.select_for_update().select_related("staff__user").get(pk=leave.pk)
+    leave = (
+        LeaveRequest.objects.select_for_update(of=("self",))
+        .select_related("staff__user")
+        .get(pk=leave.pk)
+    )
     if leave.status != RequestStatus.REQUESTED:
         raise Conflict(f"The request is already {leave.get_status_display().lower()}.")
     leave.status = RequestStatus.APPROVED if approve else RequestStatus.DECLINED

@@ -88,7 +88,7 @@ def person(
     max_nights: int = 8,
     **fields: object,
 ) -> StaffMember:
-    member = StaffMemberFactory(
+    member = StaffMemberFactory.create(
         home_site=site,
         modalities=[modality],
         job_role=JobRole.SONOGRAPHER,
@@ -117,10 +117,10 @@ def department(
     min_rest_hours: int = 11,
 ) -> Department:
     """One site with a day (08-16) and a night (22-08) ultrasound shift, every day of the week."""
-    site = SiteFactory(code="TST", time_zone="America/New_York")
-    us = ModalityFactory(code="US")
-    day = ShiftTypeFactory(site=site, modality=us, code="US-D", name="US day")
-    night = ShiftTypeFactory(
+    site = SiteFactory.create(code="TST", time_zone="America/New_York")
+    us = ModalityFactory.create(code="US")
+    day = ShiftTypeFactory.create(site=site, modality=us, code="US-D", name="US day")
+    night = ShiftTypeFactory.create(
         site=site,
         modality=us,
         code="US-N",

@@ -64,6 +64,7 @@ def test_the_demo_publishes_a_roster_meeting_every_minimum_cover() -> None:
     assert LeaveRequest.objects.filter(status="approved").exists()
     assert SwapRequest.objects.filter(status=SwapStatus.REQUESTED).count() == 1
     sick = SickCall.objects.get()
-    assert sick.run is not None and sick.run.solver_status == "applied"
+    assert sick.run is not None
+    assert sick.run.solver_status == "applied", (sick.run.conflicts, sick.run.error)
     rota = selectors.on_call_rota(start=TODAY, end=TODAY + timedelta(days=6))
     assert all(day.shifts for day in rota)

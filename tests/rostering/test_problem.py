@@ -34,7 +34,7 @@ def test_minimum_rest_forbids_a_day_shift_after_a_night_but_not_a_night_after_a_
     assert "US-D" in shifts["US-N"].forbidden_next  # 08:00 end, 08:00 start next day: 0 h rest
     assert "US-N" not in shifts["US-D"].forbidden_next
     assert "US-D" not in shifts["US-D"].forbidden_next
-    late = ShiftTypeFactory(
+    late = ShiftTypeFactory.create(
         site=dept.site, modality=dept.us, code="US-E", start=time(14), end=time(22, 30)
     )
     rules = forbidden_successions([dept.day, dept.night, late], 11)
@@ -126,7 +126,7 @@ def test_a_date_requirement_replaces_the_weekday_cover_and_unasked_shifts_are_cl
     CoverageRequirement.objects.create(
         shift_type=dept.day, on_date=MONDAY + timedelta(days=3), minimum=1, preferred=1
     )
-    weekend = ShiftTypeFactory(
+    weekend = ShiftTypeFactory.create(
         site=dept.site, modality=dept.us, code="US-W", kind=ShiftKind.WEEKEND, weekend_only=True
     )
     cover(weekend, minimum=1, weekdays=range(7))
@@ -153,7 +153,7 @@ def test_fairness_terms_share_nights_weekends_and_holidays_among_who_may_work_th
 
 def test_a_nights_limit_is_split_over_several_night_shift_types() -> None:
     dept = department()
-    ShiftTypeFactory(
+    ShiftTypeFactory.create(
         site=dept.site,
         modality=dept.us,
         code="US-N2",

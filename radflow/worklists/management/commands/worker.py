@@ -34,10 +34,17 @@ def _credential_alerts() -> int:
     return len(credential_alerts_send())
 
 
+def _roster_runs_fail_stuck() -> int:
+    from radflow.rostering.services import runs_fail_stuck
+
+    return runs_fail_stuck()
+
+
 #: Name and job; each returns how many things it did.
 JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
     ("sla_escalate", _sla_escalate),
     ("credential_alerts", _credential_alerts),
+    ("roster_runs_fail_stuck", _roster_runs_fail_stuck),
 )
 
 
