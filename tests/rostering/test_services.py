@@ -26,7 +26,7 @@ from radflow.rostering.models import (
     SwapStatus,
 )
 from radflow.rostering.services import RosterNotPublishable, SwapBreaksRule
-from tests.rostering.factories import MONDAY, department, roster
+from tests.rostering.factories import MONDAY, department, person, roster
 
 pytestmark = pytest.mark.django_db
 
@@ -203,48 +203,56 @@ def test_a_swap_putting_a_day_right_after_a_night_is_refused_naming_the_rule(
     assert not target.swaps.exists()
 
 
+def _hand_roster(rows: dict[tuple[Any, int], Any], weeks: int = 1) -> Roster:
+    """A published roster written by hand, so a test knows exactly who works when."""
+    target = roster(weeks=weeks)
+    RosterAssignment.objects.bulk_create(
+        RosterAssignment(
+            roster=target,
+            staff=member,
+            on_date=MONDAY + timedelta(days=day),
+            shift_type=shift,
+        )
+        for (member, day), shift in rows.items()
+    )
+    target.status = RosterStatus.PUBLISHED
+    target.save(update_fields=["status"])
+    return target
+
+
+def _flexible_people(dept: Any, count: int) -> list[Any]:
+    """People whose contract allows anything from 0 to 2000 minutes a week."""
+    return [person(dept.site, dept.us, minutes_per_week=1000, flex=1000) for _ in range(count)]
+
+
 def test_a_swap_to_someone_without_the_competency_breaks_the_minimum_cover(
-    coordinator: User, django_capture_on_commit_callbacks: Any
+    coordinator: User,
 ) -> None:
     from radflow.catalog.models import Competency
     from tests.rostering.factories import cover, sign_off
 
-    dept = department(people=7)
+    dept = department(people=0)
     vascular = Competency.objects.create(code="us-vascular-venous", name="Venous")
     cover(dept.day, minimum=1, competency=vascular)
-    for member in dept.people[:3]:
-        sign_off(member, "us-vascular-venous")
-    target = roster()
-    run = generate(target, coordinator, django_capture_on_commit_callbacks)
-    assert run.status == RunStatus.FINISHED, run.conflicts
-    services.roster_publish(roster=target, by=coordinator)
-    rows = shifts_of(target)
-    skilled = {member.pk for member in dept.people[:3]}
-    for (staff_id, on), code in sorted(rows.items(), key=lambda item: item[0][1]):
-        if code != "US-D" or staff_id not in skilled:
-            continue
-        others_skilled = [
-            s for (s, d), c in rows.items() if d == on and c == "US-D" and s in skilled
-        ]
-        free = [
-            m
-            for m in dept.people[3:]
-            if (m.pk, on) not in rows and (m.pk, on - timedelta(days=1)) not in rows
-        ]
-        if len(others_skilled) == 1 and free:
-            requester = next(m for m in dept.people if m.pk == staff_id)
-            with pytest.raises(SwapBreaksRule, match="minimum cover"):
-                services.swap_request(
-                    roster=target,
-                    requester=requester,
-                    partner=free[0],
-                    give_date=on,
-                    take_date=None,
-                    note="",
-                    by=coordinator,
-                )
-            return
-    pytest.skip("the solver's roster had no day with a single vascular sonographer")
+    skilled, unskilled, nights = _flexible_people(dept, 3)
+    sign_off(skilled, "us-vascular-venous")
+    # Monday: the only vascular sonographer on days, one colleague on nights.
+    target = _hand_roster(
+        {(skilled, 0): dept.day, (unskilled, 1): dept.day, (nights, 0): dept.night}
+    )
+    with pytest.raises(SwapBreaksRule, match="minimum cover") as refused:
+        services.swap_request(
+            roster=target,
+            requester=skilled,
+            partner=unskilled,
+            give_date=MONDAY,
+            take_date=None,
+            note="",
+            by=coordinator,
+        )
+    assert "us-vascular-venous" in refused.value.message
+    assert not target.swaps.exists()
+    assert shifts_of(target)[skilled.pk, MONDAY] == "US-D"
 
 
 def _find_swap(target: Roster, dept: Any) -> tuple[Any, Any, Any]:
@@ -266,34 +274,27 @@ def _find_swap(target: Roster, dept: Any) -> tuple[Any, Any, Any]:
 def test_an_approved_swap_exchanges_the_two_people_shifts(
     coordinator: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    dept, target = _published(coordinator, django_capture_on_commit_callbacks, people=7)
-    rows = shifts_of(target)
-    # A same-day exchange of a day and a night shift between two people.
-    for (staff_id, on), code in sorted(rows.items(), key=lambda item: item[0][1]):
-        if code != "US-N":
-            continue
-        partners = [s for (s, d), c in rows.items() if d == on and c == "US-D"]
-        people = {member.pk: member for member in dept.people}
-        for partner in partners:
-            try:
-                swap = services.swap_request(
-                    roster=target,
-                    requester=people[staff_id],
-                    partner=people[partner],
-                    give_date=on,
-                    take_date=on,
-                    note="family",
-                    by=coordinator,
-                )
-            except SwapBreaksRule:
-                continue
-            with django_capture_on_commit_callbacks(execute=True):
-                swap = services.swap_approve(swap=swap, by=coordinator)
-            assert swap.status == SwapStatus.APPROVED
-            after = shifts_of(target)
-            assert after[staff_id, on] == "US-D" and after[partner, on] == "US-N"
-            return
-    pytest.skip("every same-day exchange in this roster breaks a rule")
+    dept = department(people=0)
+    day_worker, night_worker = _flexible_people(dept, 2)
+    thursday = MONDAY + timedelta(days=3)
+    # Each works only Thursday, so exchanging day and night keeps every rest rule.
+    target = _hand_roster({(day_worker, 3): dept.day, (night_worker, 3): dept.night})
+    swap = services.swap_request(
+        roster=target,
+        requester=night_worker,
+        partner=day_worker,
+        give_date=thursday,
+        take_date=thursday,
+        note="family",
+        by=coordinator,
+    )
+    assert swap.status == SwapStatus.REQUESTED
+    with django_capture_on_commit_callbacks(execute=True):
+        swap = services.swap_approve(swap=swap, by=coordinator)
+    assert swap.status == SwapStatus.APPROVED
+    after = shifts_of(target)
+    assert after[night_worker.pk, thursday] == "US-D"
+    assert after[day_worker.pk, thursday] == "US-N"
 
 
 def test_approving_a_swap_after_the_roster_changed_refuses_it_with_the_reason(

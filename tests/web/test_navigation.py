@@ -54,6 +54,9 @@ def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
         "Department",
         "Exam catalog",
         "Staff",
+        "Roster",
+        "My shifts",
+        "Credentials",
         "Payers",
     ]
 

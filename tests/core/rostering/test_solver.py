@@ -203,7 +203,7 @@ def test_a_stop_request_ends_the_solve_early_with_the_best_roster_so_far():
     assert result.status in ("feasible", "optimal", "infeasible")
 
 
-def test_progress_is_reported_for_each_improvement_in_the_trace():
+def test_progress_is_reported_for_each_improvement_and_each_better_bound_in_the_trace():
     staffed = short_staffed()
     instance = replace(staffed, cover=tuple(replace(c, minimum=0) for c in staffed.cover))
     seen: list[Progress] = []
@@ -213,8 +213,11 @@ def test_progress_is_reported_for_each_improvement_in_the_trace():
     assert seen
     assert tuple(seen) == result.trace
     assert [p.objective for p in seen] == sorted((p.objective for p in seen), reverse=True)
+    assert [p.best_bound for p in seen] == sorted(p.best_bound for p in seen)
+    assert seen[-1].best_bound == result.best_bound
+    improvements = [p for i, p in enumerate(seen) if i == 0 or p.objective < seen[i - 1].objective]
     assert result.first_feasible_seconds == seen[0].seconds
-    assert result.best_seconds == seen[-1].seconds
+    assert result.best_seconds == improvements[-1].seconds
 
 
 def test_a_hint_roster_is_never_made_worse():
