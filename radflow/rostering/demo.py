@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from radflow.catalog.models import Competency
 from radflow.demo.context import DemoContext
 from radflow.rostering import services
@@ -577,7 +579,11 @@ def _leave_and_wishes(
 def _pending_swap(roster: Roster, coordinator: Any, today: date) -> None:
     """A same-day exchange of the outpatient centre's day and late ultrasound shifts between two
     sonographers, waiting for the coordinator: hours, rest and days in a row stay the same, so
-    only the competency cover can stand in its way (then the next pair is tried)."""
+    only the competency cover can stand in its way (then the next pair is tried).
+
+    Swaps are only ever asked for days still ahead on the real calendar, so a demo built for
+    another ``today`` (the tests) may have none to offer."""
+    today = max(today, timezone.localdate())
     rows = list(
         RosterAssignment.objects.filter(
             roster=roster,
@@ -612,7 +618,12 @@ def _pending_swap(roster: Roster, coordinator: Any, today: date) -> None:
             return
 
 
-def generate(ctx: DemoContext) -> None:
+def setup(ctx: DemoContext) -> tuple[date, date]:
+    """Everything a roster is made from (shifts, cover, rules, leave, wishes), without solving.
+
+    Returns the first and last day of the demo roster: the current week and the five after it.
+    ``bench/roster_department.py`` times the solve of exactly this set-up.
+    """
     rng = ctx.random("rostering")
     sites: dict[str, Site] = ctx.objects["sites"]
     staff: list[StaffMember] = ctx.objects["staff"]
@@ -631,7 +642,12 @@ def generate(ctx: DemoContext) -> None:
     rostered = _rules(staff, shifts, rng)
     _competency_cover(shifts, rostered, start, end)
     _leave_and_wishes(rostered, shifts, start, coordinator, rng)
+    return start, end
 
+
+def generate(ctx: DemoContext) -> None:
+    coordinator = ctx.objects.get("users", {}).get("coordinator")
+    start, end = setup(ctx)
     roster = services.roster_create(start=start, weeks=WEEKS, by=coordinator)
     run = services.roster_run_start(roster=roster, by=coordinator, seconds=SOLVE_SECONDS)
     run = services.roster_run_execute(run_id=run.pk)
