@@ -407,6 +407,10 @@ class SickCall(UUIDModel):
     )
     #: Person-days the re-solve changed, shown to the coordinator: [[staff, date, old, new], ...].
     changes = models.JSONField(default=list, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -978,7 +978,7 @@ def sick_call_apply(*, sick_call: SickCall, by: Any) -> SickCall:
         raise Conflict("The re-solve has not finished with a roster to apply.")
     if sick.roster.status != RosterStatus.PUBLISHED:
         raise Conflict("The roster is no longer the published one.")
-    if run.solver_status == "applied":
+    if sick.applied_at is not None:
         raise Conflict("These changes were already applied.")
     codes = dict(ShiftType.objects.values_list("code", "pk"))
     current = published_rows(sick.roster)
@@ -998,8 +998,9 @@ def sick_call_apply(*, sick_call: SickCall, by: Any) -> SickCall:
                 roster=sick.roster, staff_id=key[0], on_date=key[1], shift_type_id=codes[new]
             )
         moved.add(key[0])
-    run.solver_status = "applied"
-    run.save(update_fields=["solver_status", "updated_at"])
+    sick.applied_at = timezone.now()
+    sick.applied_by = _user(by)
+    sick.save(update_fields=["applied_at", "applied_by", "updated_at"])
     people = StaffMember.objects.filter(pk__in=moved - {sick.staff_id}).select_related("user")
     _tell(
         people,
@@ -1012,7 +1013,7 @@ def sick_call_apply(*, sick_call: SickCall, by: Any) -> SickCall:
 
 
 def sick_call_applied(sick: SickCall) -> bool:
-    return sick.run is not None and sick.run.solver_status == "applied"
+    return sick.applied_at is not None
 
 
 # --- leave and wishes -----------------------------------------------------------------------
