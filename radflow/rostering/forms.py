@@ -22,6 +22,7 @@ from radflow.rostering.models import (
     ShiftType,
     StaffRosterRules,
 )
+from radflow.rostering.services import SHIFT_TYPE_FIELDS
 from radflow.staff.models import StaffMember
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -197,19 +198,7 @@ class SickCallForm(ServiceErrorsMixin, forms.Form):
 class ShiftTypeForm(ServiceErrorsMixin, forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = ShiftType
-        fields = [
-            "site",
-            "code",
-            "name",
-            "kind",
-            "modality",
-            "start",
-            "end",
-            "paid_minutes",
-            "callback_minutes",
-            "weekend_only",
-            "active",
-        ]
+        fields = list(SHIFT_TYPE_FIELDS)
         widgets = {"start": TIME_INPUT, "end": TIME_INPUT}
         help_texts = {
             "end": "At or before the start: the shift ends the next day.",

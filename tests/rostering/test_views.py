@@ -5,8 +5,9 @@ swaps refused with the rule named, the iCal feed and the XLSX download."""
 from __future__ import annotations
 
 import io
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -401,3 +402,33 @@ def test_the_calendars_take_few_queries_whatever_the_number_of_people(
     assert "US-OC" in body(on_call)
     assert "shift-list" in body(mine)
     assert target.status == RosterStatus.PUBLISHED
+
+
+# --- the board warns of credentials --------------------------------------------------------------
+
+
+def test_the_grid_warns_of_a_credential_that_expires_tomorrow_and_then_of_its_expiry(
+    coordinator: User, reference: None
+) -> None:
+    from radflow.credentials.reference import load_credential_reference
+    from tests.credentials.factories import make_credential, make_signoff
+
+    load_credential_reference()
+    dept = department(people=2)
+    expiring, renewed = dept.people
+    for member in dept.people:
+        make_signoff(member, "us-abdominal", on=MONDAY - timedelta(days=30))
+    make_credential(expiring, "ardms-rdms-ab", expires_on=MONDAY + timedelta(days=1))
+    make_credential(renewed, "ardms-rdms-ab", expires_on=MONDAY + timedelta(days=700))
+    target = published([(member, MONDAY, dept.day) for member in dept.people])
+
+    # Logged in on the day itself: a session from today's real clock would have expired.
+    noon = time(12, tzinfo=ZoneInfo("America/New_York"))
+    with time_machine.travel(datetime.combine(MONDAY, noon), tick=False):
+        page = body(client_for(coordinator).get(f"/rosters/{target.pk}/grid/"))
+    assert "expires on 2030-06-04 (in 1 day)" in page
+    assert page.count('class="warn-flag" title=') == 1
+
+    with time_machine.travel(datetime.combine(MONDAY + timedelta(days=2), noon), tick=False):
+        page = body(client_for(coordinator).get(f"/rosters/{target.pk}/grid/"))
+    assert "expired on 2030-06-04" in page
