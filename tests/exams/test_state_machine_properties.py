@@ -898,6 +898,9 @@ def test_no_sequence_of_actions_breaks_the_exam_state_machine(reference: None) -
             stateful_step_count=25,
             deadline=None,
             database=None,
+            # The same walks on every run: the coverage check below must not hang on luck
+            # (a random draw once ended 28 of 30 walks at the front door).
+            derandomize=True,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
     )
