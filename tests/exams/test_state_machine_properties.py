@@ -894,7 +894,7 @@ def test_no_sequence_of_actions_breaks_the_exam_state_machine(reference: None) -
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=30,
+            max_examples=60,
             stateful_step_count=25,
             deadline=None,
             database=None,
