@@ -940,6 +940,9 @@ def sick_call_report(
     roster = published_roster_on(start) or published_roster_on(end)
     if roster is None:
         raise _invalid("start", "No published roster covers these days.")
+    if end + timedelta(days=SICK_CALL_TAIL_DAYS) < timezone.localdate():
+        # Every day it could change is over: a re-solve would only contradict what happened.
+        raise _invalid("end", "These days are over, so there is nothing left to re-plan.")
     leave = LeaveRequest(
         staff=staff,
         kind=LeaveKind.SICK,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from radflow.demo import STEPS, DemoContext
 from radflow.rostering import selectors
@@ -36,6 +38,7 @@ NEEDED = {
 }
 
 
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("America/New_York")))
 def test_the_demo_publishes_a_roster_meeting_every_minimum_cover() -> None:
     ctx = DemoContext(seed=1, today=TODAY, patients_count=10)
     timings = {}

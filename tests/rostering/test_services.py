@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from radflow.rostering.models import (
     RunKind,
     RunStatus,
     ShiftPreference,
+    SickCall,
     SwapStatus,
 )
 from radflow.rostering.services import RosterNotPublishable, SwapBreaksRule
@@ -349,3 +350,17 @@ def test_a_sick_call_re_solves_few_person_days_and_keeps_frozen_days(
     ).exists()
     monday_rows = {k: v for k, v in after.items() if k[1] == MONDAY}
     assert monday_rows == {k: v for k, v in before.items() if k[1] == MONDAY}
+
+
+def test_a_sick_call_for_days_that_are_over_is_refused_with_nothing_recorded(
+    coordinator: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    dept, target = _published(coordinator, django_capture_on_commit_callbacks, people=7)
+    later = datetime.combine(target.end, time(9), tzinfo=UTC) + timedelta(days=5)
+    with time_machine.travel(later), pytest.raises(ValidationFailed) as caught:
+        services.sick_call_report(
+            staff=dept.people[0], start=target.start, end=target.start, by=coordinator
+        )
+    assert "nothing left to re-plan" in str(caught.value.errors["end"])
+    assert not SickCall.objects.exists()
+    assert not LeaveRequest.objects.filter(kind=LeaveKind.SICK).exists()
