@@ -668,12 +668,14 @@ def generate(ctx: DemoContext) -> None:
 
     # A sick call already handled: yesterday (or today on a Monday), re-solved and applied.
     sick_day = max(start, ctx.today - timedelta(days=1))
+    # A demo dated in the past (tests) leaves no day the re-solve could still change.
+    reachable = sick_day + timedelta(days=services.SICK_CALL_TAIL_DAYS) >= timezone.localdate()
     working = list(
         RosterAssignment.objects.filter(
             roster=roster, on_date=sick_day, shift_type__code="MAIN-US-D"
         ).order_by("staff__employee_number")
     )
-    if working:
+    if working and reachable:
         sick = services.sick_call_report(
             staff=working[0].staff,
             start=sick_day,
