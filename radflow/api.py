@@ -116,10 +116,12 @@ def _register_routers() -> None:
     from radflow.orders.api import router as orders_router
     from radflow.patients.api import router as patients_router
     from radflow.rostering.api import router as rostering_router
+    from radflow.scheduling.api import booking_router as scheduling_booking_router
     from radflow.scheduling.api import router as scheduling_router
     from radflow.staff.api import router as staff_router
 
     api.add_router("/department", scheduling_router)
+    api.add_router("/scheduling", scheduling_booking_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/patients", patients_router)
     api.add_router("/staff", staff_router)

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "radflow.worklists",
     "radflow.rostering",
     "radflow.credentials",
+    "radflow.planning",
+    "radflow.waitlist",
     "radflow.web",
 ]
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("notifications/", include("radflow.notifications.urls")),
     path("rosters/", include("radflow.rostering.urls")),
     path("credentials/", include("radflow.credentials.urls")),
+    path("planning/", include("radflow.planning.urls")),
+    path("waitlist/", include("radflow.waitlist.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -119,6 +119,60 @@ def _roster_objects(site: Any, staff: Any) -> dict[str, Any]:
     }
 
 
+def _plan_run(site: Any) -> Any:
+    """A re-plan ready to review (no changes), so its page renders the review."""
+    import datetime
+
+    from radflow.planning.models import DayPlanRun, PlanStatus
+
+    return DayPlanRun.objects.create(
+        site=site,
+        date=datetime.date(2031, 3, 5),
+        trigger="Room US-3 down",
+        status=PlanStatus.DONE,
+        result={"changes": [], "unscheduled": {}, "objective": 0, "metrics": {}},
+    )
+
+
+def _calendar_objects(room: Any, device: Any, staff: Any) -> dict[str, Any]:
+    """One row of each calendar kind (integer keys), for the remove and detail pages."""
+    import datetime
+
+    from django.utils import timezone
+
+    from radflow.scheduling.models import (
+        BookingTemplate,
+        DeviceDowntime,
+        Interpreter,
+        InterpreterHours,
+        RoomClosure,
+        SiteClosure,
+        StaffWorkingHours,
+    )
+
+    start = timezone.now() + datetime.timedelta(days=3)
+    end = start + datetime.timedelta(hours=4)
+    interpreter = Interpreter.objects.create(name="Matrix Interpreter", languages="es")
+    nine, noon = datetime.time(9), datetime.time(12)
+    return {
+        "holiday": SiteClosure.objects.create(
+            site=room.site, date=datetime.date(2031, 12, 25), reason="Christmas Day"
+        ),
+        "template": BookingTemplate.objects.create(
+            room=room, weekday=0, starts=nine, ends=noon, label="OB mornings"
+        ),
+        "closure": RoomClosure.objects.create(room=room, start=start, end=end, reason="Works"),
+        "downtime": DeviceDowntime.objects.create(
+            device=device, start=start, end=end, reason="Planned maintenance"
+        ),
+        "hours": StaffWorkingHours.objects.create(staff=staff, weekday=0, starts=nine, ends=noon),
+        "interpreter": interpreter,
+        "interpreter_hours": InterpreterHours.objects.create(
+            interpreter=interpreter, weekday=0, starts=nine, ends=noon
+        ),
+    }
+
+
 def matrix_objects() -> MatrixObjects:
     room = RoomFactory()
     device = DeviceFactory(room=room)
@@ -147,6 +201,8 @@ def matrix_objects() -> MatrixObjects:
     token: ApiToken = api_token_create(user=owner, name="interface engine")[0]
     rostering = _roster_objects(room.site, staff)
     credentials = _credential_objects(staff)
+    plan_run = _plan_run(room.site)
+    calendar = _calendar_objects(room, device, staff)
     by_prefix: dict[str, Any] = {
         "credentials:credential_": credentials["credential"],
         "credentials:signoff_": credentials["signoff"],
@@ -160,6 +216,22 @@ def matrix_objects() -> MatrixObjects:
         "rostering:staff_rules": staff,
         "rostering:swap_": rostering["swap"],
         "patients:": patient,
+        "planning:": plan_run,
+        "scheduling:calendars_holiday_remove": calendar["holiday"],
+        "scheduling:calendars_template_remove": calendar["template"],
+        "scheduling:calendars_closure_remove": calendar["closure"],
+        "scheduling:calendars_closure_add": room.site,
+        "scheduling:calendars_closure": calendar["closure"],
+        "scheduling:calendars_downtime_remove": calendar["downtime"],
+        "scheduling:calendars_hours_remove": calendar["hours"],
+        "scheduling:calendars_interpreter_hours_remove": calendar["interpreter_hours"],
+        "scheduling:calendars_interpreter": calendar["interpreter"],
+        "scheduling:calendars_room_hours": room,
+        "scheduling:calendars_staff_hours": staff,
+        "scheduling:calendars_": room.site,
+        "scheduling:board_room": room,
+        "scheduling:board_move": order.exam,
+        "waitlist:": order,
         "scheduling:site": room.site,
         "scheduling:room": room,
         "scheduling:device": device,

@@ -75,6 +75,26 @@ CREDENTIAL_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.AUDITOR, R
 CREDENTIAL_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
 ELIGIBILITY_CHECKERS = CREDENTIAL_READERS | {Role.SCHEDULER}
 
+#: The schedule board shows the day's patients to everyone who already reads exams (as the STAT
+#: board does); moving a booking is for those who schedule.
+BOARD_READERS = ALL - {Role.BIOMED}
+WAITLIST_READERS = frozenset(
+    {Role.COORDINATOR, Role.SCHEDULER, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN}
+)
+WAITLIST_EDITORS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.ADMIN})
+
+#: Day plans: the coordinator starts, applies and discards them and sets the weights; the
+#: director and the front desk read them.
+PLAN_READERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.DIRECTOR, Role.ADMIN})
+PLANNERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+#: Calendars: the coordinator keeps them, the front desk and the director read them; device
+#: downtime is biomed's to record too (and biomed reads it), not the rest of the calendars.
+CALENDAR_READERS = frozenset({Role.COORDINATOR, Role.SCHEDULER, Role.DIRECTOR, Role.ADMIN})
+CALENDAR_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+DOWNTIME_READERS = CALENDAR_READERS | {Role.BIOMED}
+DOWNTIME_EDITORS = frozenset({Role.COORDINATOR, Role.BIOMED, Role.ADMIN})
+
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
     "accounts:logout": PUBLIC,
@@ -208,6 +228,45 @@ PAGES: dict[str, Expectation] = {
     "credentials:add_plan": CREDENTIAL_EDITORS,
     "credentials:plan_edit": CREDENTIAL_EDITORS,
     "credentials:plan_case": CREDENTIAL_EDITORS,
+    # --- schedule board and waitlist (issue 5) ---
+    "scheduling:board": BOARD_READERS,
+    "scheduling:board_body": BOARD_READERS,
+    "scheduling:board_plan": BOARD_READERS,
+    "scheduling:board_room_week": BOARD_READERS,
+    "scheduling:board_move": EXAM_SCHEDULERS,
+    "scheduling:board_room_status": frozenset({Role.COORDINATOR, Role.ADMIN}),
+    "waitlist:list": WAITLIST_READERS,
+    "waitlist:add": WAITLIST_EDITORS,
+    "waitlist:slot": WAITLIST_READERS,
+    "waitlist:remove": WAITLIST_EDITORS,
+    "waitlist:book": WAITLIST_EDITORS,
+    # --- day plans and re-plans (issue 5) ---
+    "planning:start": PLANNERS,
+    "planning:run": PLAN_READERS,
+    "planning:run_progress": PLAN_READERS,
+    "planning:apply": PLANNERS,
+    "planning:discard": PLANNERS,
+    "planning:settings": PLANNERS,
+    # --- calendars, device downtime and eligibility (issue 5) ---
+    "scheduling:calendars": CALENDAR_READERS,
+    "scheduling:calendars_site": CALENDAR_READERS,
+    "scheduling:calendars_holiday_add": CALENDAR_EDITORS,
+    "scheduling:calendars_holiday_remove": CALENDAR_EDITORS,
+    "scheduling:calendars_template_add": CALENDAR_EDITORS,
+    "scheduling:calendars_template_remove": CALENDAR_EDITORS,
+    "scheduling:calendars_closure_add": CALENDAR_EDITORS,
+    "scheduling:calendars_closure": CALENDAR_READERS,
+    "scheduling:calendars_closure_remove": CALENDAR_EDITORS,
+    "scheduling:calendars_room_hours": CALENDAR_EDITORS,
+    "scheduling:calendars_staff_hours": CALENDAR_EDITORS,
+    "scheduling:calendars_hours_remove": CALENDAR_EDITORS,
+    "scheduling:calendars_interpreters": CALENDAR_EDITORS,
+    "scheduling:calendars_interpreter": CALENDAR_EDITORS,
+    "scheduling:calendars_interpreter_hours_remove": CALENDAR_EDITORS,
+    "scheduling:calendars_downtime_remove": DOWNTIME_EDITORS,
+    "scheduling:device_downtime": DOWNTIME_READERS,
+    "scheduling:device_downtime_add": DOWNTIME_EDITORS,
+    "scheduling:eligibility": ELIGIBILITY_CHECKERS,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
     # Django admin is the admin role's (every other admin URL defaults to ADMIN_ONLY), except:
@@ -219,6 +278,11 @@ PAGES: dict[str, Expectation] = {
     "admin:audit_accesslog_add": NOBODY,
     "admin:audit_accesslog_delete": NOBODY,
     "admin:accounts_apitoken_add": NOBODY,
+    # Holds and reservations are written by the booking service only (issue 5).
+    "admin:scheduling_hold_add": NOBODY,
+    "admin:scheduling_hold_delete": NOBODY,
+    "admin:scheduling_reservation_add": NOBODY,
+    "admin:scheduling_reservation_delete": NOBODY,
     "admin:axes_accessattempt_add": NOBODY,
     "admin:axes_accesslog_add": NOBODY,
     "admin:axes_accessfailurelog_add": NOBODY,
@@ -278,6 +342,13 @@ API: dict[str, Expectation] = {
     "GET /api/rosters/mine/shifts": ROSTERED_STAFF,
     "POST /api/rosters/swaps": ROSTERED_STAFF,
     "POST /api/rosters/swaps/{swap_id}/approve": ROSTER_PLANNERS,
+    # --- scheduling API (issue 5: slot search, holds, booking) ---
+    "GET /api/scheduling/slots": EXAM_SCHEDULERS,
+    "POST /api/scheduling/holds": EXAM_SCHEDULERS,
+    "POST /api/scheduling/appointments": EXAM_SCHEDULERS,
+    "POST /api/scheduling/appointments/{exam_id}/move": EXAM_SCHEDULERS,
+    "POST /api/scheduling/appointments/{exam_id}/cancel": EXAM_SCHEDULERS,
+    "GET /api/scheduling/eligibility": ELIGIBILITY_CHECKERS,
     # --- credentials API ---
     "GET /api/credentials/": CREDENTIAL_READERS,
     "GET /api/credentials/eligibility": ELIGIBILITY_CHECKERS,

@@ -82,6 +82,51 @@ _ROSTER_PLAN = [
     "rostering.change_rostersettings",
 ]
 
+#: Day plans and re-plans: the coordinator runs and applies them and sets the weights.
+_PLAN_VIEW = ["planning.view_dayplanrun"]
+_PLAN_RUN = [
+    "planning.plan_day",
+    "planning.view_departmentschedulingsettings",
+    "planning.change_departmentschedulingsettings",
+]
+
+#: The waitlist: schedulers keep it and book from it; the director and auditors read it.
+_WAITLIST_VIEW = ["waitlist.view_waitlistentry"]
+_WAITLIST_EDIT = ["waitlist.add_waitlistentry", "waitlist.change_waitlistentry"]
+
+#: Calendars (issue 5): holidays, opening hours, booking templates, room closures, staff
+#: standard hours, interpreters. The coordinator keeps them; the front desk and director read.
+_CALENDAR_VIEW = [
+    "scheduling.view_siteclosure",
+    "scheduling.view_roomclosure",
+    "scheduling.view_roomopeninghours",
+    "scheduling.view_bookingtemplate",
+    "scheduling.view_staffworkinghours",
+    "scheduling.view_interpreter",
+    "scheduling.view_interpreterhours",
+    "scheduling.view_devicedowntime",
+]
+_CALENDAR_EDIT = [
+    f"scheduling.{action}_{model}"
+    for model in (
+        "siteclosure",
+        "roomclosure",
+        "roomopeninghours",
+        "bookingtemplate",
+        "staffworkinghours",
+        "interpreter",
+        "interpreterhours",
+    )
+    for action in ("add", "change", "delete")
+]
+#: Device downtime: biomed records it (and the coordinator, who hears of it first).
+_DOWNTIME_EDIT = [
+    "scheduling.view_devicedowntime",
+    "scheduling.add_devicedowntime",
+    "scheduling.change_devicedowntime",
+    "scheduling.delete_devicedowntime",
+]
+
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
         *_DEPARTMENT_VIEW,
@@ -108,6 +153,13 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_ROSTER_PLAN,
         *_CREDENTIALS_VIEW,
         *_CREDENTIALS_EDIT,
+        *_PLAN_VIEW,
+        *_PLAN_RUN,
+        *_WAITLIST_VIEW,
+        *_WAITLIST_EDIT,
+        *_CALENDAR_VIEW,
+        *_CALENDAR_EDIT,
+        *_DOWNTIME_EDIT,
     ],
     Role.SCHEDULER: [
         *_DEPARTMENT_VIEW,
@@ -123,6 +175,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "exams.cancel_exam",
         *_ROSTER_VIEW,
         "credentials.check_eligibility",
+        *_PLAN_VIEW,
+        *_WAITLIST_VIEW,
+        *_WAITLIST_EDIT,
+        *_CALENDAR_VIEW,
     ],
     Role.TECHNOLOGIST: [
         *_DEPARTMENT_VIEW,
@@ -152,6 +208,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_QUALITY_VIEW,
         *_ROSTER_VIEW,
         *_CREDENTIALS_VIEW,
+        *_PLAN_VIEW,
+        *_WAITLIST_VIEW,
+        *_CALENDAR_VIEW,
     ],
     Role.BILLING: [
         *_DEPARTMENT_VIEW,
@@ -167,7 +226,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "billing.view_charge",
         "exams.bill_exam",
     ],
-    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT],
+    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT, *_DOWNTIME_EDIT],
     Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_ORDER_VIEW],
     Role.AUDITOR: [
         *_DEPARTMENT_VIEW,
@@ -179,6 +238,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_QUALITY_VIEW,
         *_CREDENTIALS_VIEW,
         *_ROSTER_VIEW,
+        *_WAITLIST_VIEW,
     ],
     # The admin role is a superuser; listing rights here would only repeat "everything".
     Role.ADMIN: [],

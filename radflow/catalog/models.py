@@ -67,6 +67,14 @@ class PatientClass(models.TextChoices):
     BARIATRIC = "bariatric", "Bariatric"
 
 
+class Prep(models.TextChoices):
+    """What the patient must do before the exam, as far as booking cares."""
+
+    NONE = "none", "None"
+    NPO = "npo", "Nothing by mouth (fasting)"
+    FULL_BLADDER = "full_bladder", "Full bladder"
+
+
 class ExamType(UUIDModel):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
@@ -84,6 +92,10 @@ class ExamType(UUIDModel):
         "bariatric duration (min)", null=True, blank=True
     )
     prep_instructions = models.TextField(blank=True)
+    #: Fasting exams are booked in the morning (``SCHEDULING_NPO_LATEST_START``).
+    prep = models.CharField(max_length=16, choices=Prep.choices, default=Prep.NONE)
+    #: Cleaning and set-up after the exam: the room stays busy, the performer is free.
+    turnover_min = models.PositiveSmallIntegerField("room turnover (min)", default=0)
     required_screening = models.ManyToManyField(ScreeningItem, blank=True)
     consent_required = models.BooleanField(default=False)
     contrast = models.BooleanField(default=False)

@@ -170,7 +170,8 @@ def load_reference(*, update_existing: bool = True, data_dir: Path = DATA_DIR) -
     return result
 
 
-def _exam_values(row: dict[str, Any], prep_texts: dict[str, str]) -> dict[str, Any]:
+def _exam_values(row: dict[str, Any], catalog: dict[str, Any]) -> dict[str, Any]:
+    prep_texts: dict[str, str] = catalog["prep_texts"]
     default, inpatient, portable, bariatric = row["durations"]
     prep_key = row.get("prep")
     if prep_key is not None and prep_key not in prep_texts:
@@ -186,6 +187,11 @@ def _exam_values(row: dict[str, Any], prep_texts: dict[str, str]) -> dict[str, A
         "duration_bariatric_min": bariatric,
         # "none" is stored empty: intake asks for prep verification only when there is prep.
         "prep_instructions": prep_texts[prep_key] if prep_key and prep_key != "none" else "",
+        # Booking rules (issue 5): fasting exams go in the morning; the room needs cleaning time.
+        "prep": catalog.get("prep_kinds", {}).get(prep_key, "none"),
+        "turnover_min": row.get(
+            "turnover", catalog.get("turnover_by_modality", {}).get(row["modality"], 0)
+        ),
         "consent_required": bool(row.get("consent", False)),
         "contrast": bool(row.get("contrast", False)),
     }
@@ -208,7 +214,7 @@ def _load_exam_types(
             for item in row[key]:
                 _check_fk(item, related[name], key, code)
             wanted[name] = list(row[key])
-        values = _exam_values(row, catalog["prep_texts"])
+        values = _exam_values(row, catalog)
         exam = existing.get(code)
         if exam is None:
             exam = ExamType(**values)

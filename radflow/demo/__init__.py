@@ -53,7 +53,9 @@ STEPS: list[DemoStep] = [
     DemoStep("patients", "radflow.patients.demo"),
     DemoStep("demo logins", "radflow.accounts.demo"),
     DemoStep("rosters", "radflow.rostering.demo"),
+    DemoStep("booking calendars", "radflow.scheduling.demo_calendars"),
     DemoStep("exam history and bookings", "radflow.exams.demo"),
+    DemoStep("waitlist", "radflow.waitlist.demo"),
 ]
 
 

@@ -36,7 +36,7 @@ from radflow.core.sla import Clock
 from radflow.demo.context import DEFAULT_PATIENTS, DemoContext
 from radflow.exams import demo_history as h
 from radflow.exams.models import AccessionSequence, Exam, ExamTransition, Override
-from radflow.exams.services import new_study_instance_uid
+from radflow.exams.services import HOLDS_ROOM, new_study_instance_uid
 from radflow.intake.models import (
     Consent,
     ConsentMethod,
@@ -62,7 +62,7 @@ from radflow.orders.models import (
 )
 from radflow.orders.services import completeness_rule_save, payer_auth_rule_save
 from radflow.patients.models import IdentifierType, Patient, PatientIdentifier
-from radflow.scheduling.models import Room, RoomOpeningHours
+from radflow.scheduling.models import Reservation, Room, RoomOpeningHours
 from radflow.staff.models import JobRole, StaffMember
 
 #: Days of history before today and days booked ahead; tests shorten the history.
@@ -514,6 +514,15 @@ class World:
     users: dict[str, User]
     no_shows: h.Balance = field(default_factory=h.Balance)
     wanted: dict[tuple[Any, Any], set[str]] = field(default_factory=dict)
+    #: Issue 5: each room's scanner, the times bookings keep out of (closures, downtime) and
+    #: the staff reservations collected for the booked exams.
+    devices: dict[Any, Any] = field(default_factory=dict)
+    blocked: dict[Any, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    closed: set[tuple[Any, date]] = field(default_factory=set)
+    staff_reservations: list[tuple[Any, Any, datetime, datetime]] = field(default_factory=list)
+    room_reservations: list[tuple[Any, Any, datetime, datetime, timedelta]] = field(
+        default_factory=list
+    )
 
 
 def _now(ctx: DemoContext) -> datetime:
@@ -958,6 +967,9 @@ def _booked_plans(ctx: DemoContext, world: World, scale: float) -> Iterator[h.Pl
                 (room.modality_id, "*"), []
             )
             tech = techs[(day.toordinal() + room_index) % len(techs)] if techs else None
+            # Closures and downtime (future days) drop bookings after they are drawn, so the
+            # random draws, and with them every other booking, stay what they were.
+            closed = offset >= 0 and (room.site_id, day) in world.closed
             for start, exam_type, patient_class, priority in _pack(
                 rng, world, room, day, intervals, count
             ):
@@ -971,8 +983,45 @@ def _booked_plans(ctx: DemoContext, world: World, scale: float) -> Iterator[h.Pl
                     priority=priority,
                     technologist=tech,
                 )
-                if plan is not None:
-                    yield plan
+                if plan is None or closed:
+                    continue
+                if offset >= 0 and _blocked(world, room, start, exam_type, patient_class):
+                    continue
+                yield plan
+
+
+def _blocked(
+    world: World, room: Room, start: datetime, exam_type: ExamType, patient_class: str
+) -> bool:
+    """Whether a future booking would fall in a room closure or its scanner's downtime."""
+    windows = world.blocked.get(room.pk)
+    if not windows:
+        return False
+    end = start + timedelta(minutes=exam_type.duration_for(patient_class))
+    return any(a < end and start < b for a, b in windows)
+
+
+def _calendars(world: World, today: date) -> None:
+    """What the bookings of the coming weeks must respect (the calendars demo step made it)."""
+    from radflow.scheduling.models import Device, DeviceDowntime, RoomClosure, SiteClosure
+
+    for room_id, device_id in (
+        Device.objects.filter(room__isnull=False, status="in_service")
+        .order_by("-serial_number")
+        .values_list("room_id", "pk")
+    ):
+        world.devices[room_id] = device_id  # the first by serial number wins
+    world.closed = set(SiteClosure.objects.filter(date__gte=today).values_list("site_id", "date"))
+    blocked: dict[Any, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for room_id, start, end in RoomClosure.objects.filter(end__gte=world.now).values_list(
+        "room_id", "start", "end"
+    ):
+        blocked[room_id].append((start, end))
+    for room_id, start, end in DeviceDowntime.objects.filter(
+        end__gte=world.now, device__room__isnull=False
+    ).values_list("device__room_id", "start", "end"):
+        blocked[room_id].append((start, end))
+    world.blocked = dict(blocked)
 
 
 def _open_plans(ctx: DemoContext, world: World, scale: float) -> Iterator[h.Plan]:
@@ -1237,6 +1286,7 @@ class Rows:
     interpreters: Table
     overrides: Table
     charges: Table
+    reservations: Table
 
     @classmethod
     def create(cls) -> Rows:
@@ -1257,6 +1307,7 @@ class Rows:
             interpreters=Table(InterpreterLog),
             overrides=Table(Override),
             charges=Table(Charge),
+            reservations=Table(Reservation),
         )
 
     def tables(self) -> list[Table]:
@@ -1418,7 +1469,11 @@ def _rows_for(rng: random.Random, world: World, plan: h.Plan, accession: str, ro
             findings=findings,
             impression=impression,
         )
+    # Every exam row carries the same keys (``Table``): the scanner only when booked.
+    exam["device_id"] = world.devices.get(booking.room.pk) if booking is not None else None
     rows.exams.add(**exam)
+    if booking is not None and plan.state in HOLDS_ROOM:
+        _reservation_rows(world, plan, booking, exam, rows)
     _auth_rows(rng, world, plan, order_id, rows)
     if plan.incomplete and plan.state is S.REQUESTED:
         at = plan.received_at
@@ -1443,6 +1498,65 @@ def _rows_for(rng: random.Random, world: World, plan: h.Plan, accession: str, ro
                 posted_at=exam["billed_at"],
                 posted_by_id=users["billing"].id,
             )
+
+
+def _reservation_rows(
+    world: World, plan: h.Plan, booking: h.Booking, exam: dict[str, Any], rows: Rows
+) -> None:
+    """The time a booked exam keeps, as ``booking.claim`` would have reserved it: the room to
+    the end plus turnover, its scanner, and (collected, checked for overlap at the end) the
+    sonographer or technologist. Every row names all three resource columns (``Table``)."""
+    start, end = booking.start, booking.end
+    common = {"start": start, "exam_id": exam["id"], "active": True, "created_at": world.now}
+    turnover = timedelta(minutes=plan.exam_type.turnover_min)
+    world.room_reservations.append((booking.room.pk, exam["id"], start, end, turnover))
+    device_id = exam.get("device_id")
+    if device_id is not None:
+        rows.reservations.add(room_id=None, device_id=device_id, staff_id=None, end=end, **common)
+    if plan.technologist is not None:
+        world.staff_reservations.append((plan.technologist.pk, exam["id"], start, end))
+
+
+def _room_reservation_rows(world: World, rows: Rows) -> None:
+    """Each room's time to the exam's end plus turnover, cut at the next booking: the generated
+    days pack exams by their durations, leaving turnover to the gaps between them."""
+    ordered = sorted(world.room_reservations, key=itemgetter(0, 2))
+    for index, (room_id, exam_id, start, end, turnover) in enumerate(ordered):
+        finish = end + turnover
+        if index + 1 < len(ordered) and ordered[index + 1][0] == room_id:
+            finish = max(end, min(finish, ordered[index + 1][2]))
+        rows.reservations.add(
+            room_id=room_id,
+            device_id=None,
+            staff_id=None,
+            exam_id=exam_id,
+            start=start,
+            end=finish,
+            active=True,
+            created_at=world.now,
+        )
+
+
+def _staff_reservation_rows(world: World, rows: Rows) -> int:
+    """A person rostered to two rooms at once in the generated data keeps the first booking."""
+    kept = 0
+    last_end: dict[Any, datetime] = {}
+    for staff_id, exam_id, start, end in sorted(world.staff_reservations, key=itemgetter(2)):
+        if staff_id in last_end and start < last_end[staff_id]:
+            continue
+        last_end[staff_id] = end
+        rows.reservations.add(
+            room_id=None,
+            device_id=None,
+            staff_id=staff_id,
+            exam_id=exam_id,
+            start=start,
+            end=end,
+            active=True,
+            created_at=world.now,
+        )
+        kept += 1
+    return kept
 
 
 STATE_FIELDS = [f"{state.value}_at" for state in S if state is not S.REQUESTED]
@@ -1628,6 +1742,7 @@ def generate(ctx: DemoContext) -> None:
     _reference_rules(users)
     now = _now(ctx)
     world = _world(ctx, now, users)
+    _calendars(world, ctx.today)
     if not world.patients:
         ctx.log("exam history: skipped (no patients)")
         return
@@ -1648,6 +1763,9 @@ def generate(ctx: DemoContext) -> None:
             if offset % CHUNK == CHUNK - 1:
                 rows.flush()
         rows.flush()
+        _room_reservation_rows(world, rows)
+        staff_kept = _staff_reservation_rows(world, rows)
+        rows.reservations.flush()
     written = time_module.perf_counter()
     sequence.next_value = first + len(plans)
     sequence.save(update_fields=["next_value"])
@@ -1657,7 +1775,9 @@ def generate(ctx: DemoContext) -> None:
     ctx.objects["exam_states"] = dict(states)
     ctx.log(
         f"{len(plans)} orders and exams, {rows.transitions.count} transitions, "
-        f"{rows.charges.count} charges; "
+        f"{rows.charges.count} charges, {rows.reservations.count} reservations "
+        f"({staff_kept} of {len(world.staff_reservations)} staff bookings kept: no double "
+        "booking); "
         + ", ".join(f"{state} {states[state]}" for state in sorted(states))
         + f" (planned in {planned - started:.1f} s, written in {written - planned:.1f} s)"
     )

@@ -13,7 +13,7 @@ from django.db import models
 from radflow.core.exam_states import ExamAction, ExamState
 from radflow.db import UUIDModel
 from radflow.orders.models import Order
-from radflow.scheduling.models import Room
+from radflow.scheduling.models import Device, Interpreter, Room
 from radflow.staff.models import StaffMember
 
 EXAM_STATE_CHOICES = [(s.value, s.label) for s in ExamState]
@@ -41,6 +41,20 @@ class Exam(UUIDModel):
         related_name="performed_exams",
         help_text="The sonographer or technologist who performs the exam.",
     )
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exams",
+        help_text="The scanner or ultrasound system booked for the exam.",
+    )
+    #: ``exam.interpreter`` is intake's log of the interpreter who was present (one-to-one).
+    booked_interpreter = models.ForeignKey(
+        Interpreter, on_delete=models.SET_NULL, null=True, blank=True, related_name="exams"
+    )
+    #: Inpatients: when the porters collect the patient from the ward.
+    transport_pickup_at = models.DateTimeField(null=True, blank=True)
     radiologist = models.ForeignKey(
         StaffMember,
         on_delete=models.SET_NULL,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -186,6 +186,10 @@ def _apply(
         exam.reason_code, exam.reason_text = reason_code, reason
         fields += ["reason_code", "reason_text"]
     exam.save(update_fields=sorted(set(fields)))
+    if ExamState(from_state) in HOLDS_ROOM and exam.state_enum not in HOLDS_ROOM:
+        from radflow.scheduling.booking import release_for_exam
+
+        release_for_exam(exam)  # cancelled, no-show, discontinued, completed: the time is free
     ExamTransition.objects.create(
         exam=exam,
         action=action.value,
@@ -285,26 +289,10 @@ def _check_slot(exam: Exam, room: Room, start: datetime, actor: Actor, override:
         errors["room"] = [f"{room.name} is {room.get_status_display().lower()}."]
     if errors:
         raise ValidationFailed(errors)
-    end = start + timedelta(minutes=order.exam_type.duration_for(order.patient_class))
-    clash = (
-        Exam.objects.filter(
-            room=room,
-            state__in=HOLDS_ROOM,
-            scheduled_start__lt=end,
-            scheduled_end__gt=start,
-        )
-        .exclude(pk=exam.pk)
-        .order_by("scheduled_start")
-        .first()
+    # Real elapsed minutes: added in UTC (an aware local time would add wall-clock minutes).
+    end = start.astimezone(UTC) + timedelta(
+        minutes=order.exam_type.duration_for(order.patient_class)
     )
-    if clash is not None and clash.scheduled_start and clash.scheduled_end:
-        local = timezone.localtime
-        raise Conflict(
-            f"{room.name} is already booked {local(clash.scheduled_start):%H:%M}-"
-            f"{local(clash.scheduled_end):%H:%M} on {local(clash.scheduled_start):%Y-%m-%d}.",
-            field="start",
-            code="slot_taken",
-        )
     problem = order_selectors.auth_booking_problem(order, timezone.localdate(start))
     if problem:
         if not override.strip():
@@ -325,14 +313,88 @@ def _check_slot(exam: Exam, room: Room, start: datetime, actor: Actor, override:
     return end
 
 
-def _book(exam: Exam, room: Room, start: datetime, actor: Actor, override: str) -> dict[str, str]:
-    """Put a locked exam in ``room`` at ``start`` if the slot is free; returns the details."""
+def _check_no_unreserved_clash(exam: Exam, room: Room, start: datetime, end: datetime) -> None:
+    """Belt and braces for bookings written without reservations (older data, bulk imports):
+    another exam holding the room then is a clash too."""
+    clash = (
+        Exam.objects.filter(
+            room=room,
+            state__in=HOLDS_ROOM,
+            scheduled_start__lt=end,
+            scheduled_end__gt=start,
+        )
+        .exclude(pk=exam.pk)
+        .order_by("scheduled_start")
+        .first()
+    )
+    if clash is not None and clash.scheduled_start and clash.scheduled_end:
+        local = timezone.localtime
+        raise Conflict(
+            f"{room.name} is already booked {local(clash.scheduled_start):%H:%M}-"
+            f"{local(clash.scheduled_end):%H:%M} on {local(clash.scheduled_start):%Y-%m-%d}.",
+            field="start",
+            code="slot_taken",
+        )
+
+
+def _book(
+    exam: Exam,
+    room: Room,
+    start: datetime,
+    actor: Actor,
+    override: str,
+    *,
+    hold: Any = None,
+    requested_at: datetime | None = None,
+) -> dict[str, str]:
+    """Put a locked exam in ``room`` at ``start`` if the slot is free; returns the details.
+
+    The exam's performer, device and interpreter (set by the caller) are reserved with the room
+    through ``radflow.scheduling.booking.claim``: the one place that refuses double booking.
+    """
+    from radflow.scheduling.booking import claim, claims_for, free_device
+
     # Locking the room serialises its bookings on PostgreSQL (SQLite's IMMEDIATE transactions
-    # already do).
+    # already do); the reservations' exclusion constraints guard staff, devices and interpreters.
     room = Room.objects.select_for_update().get(pk=room.pk)
     end = _check_slot(exam, room, start, actor, override)
+    start = start.astimezone(UTC)
     exam.room, exam.scheduled_start, exam.scheduled_end = room, start, end
+    if exam.device is not None and exam.device.room_id != room.pk:
+        exam.device = None  # a device is booked where it stands
+    if exam.device is None:
+        exam.device = free_device(room, start, end, exam)
+    claim(
+        claims=claims_for(
+            room=room,
+            start=start,
+            end=end,
+            turnover=exam.order.exam_type.turnover_min,
+            staff=exam.technologist,
+            device=exam.device,
+            interpreter=exam.booked_interpreter,
+        ),
+        exam=exam,
+        hold=hold,
+        requested_at=requested_at or timezone.now(),
+    )
+    _check_no_unreserved_clash(exam, room, start, end)
+    if hold is not None:
+        hold.released_at = timezone.now()
+        hold.save(update_fields=["released_at", "updated_at"])
     return {"room": room.code, "start": start.isoformat(), "end": end.isoformat()}
+
+
+#: What booking writes on the exam besides the room and times.
+BOOKED_FIELDS = (
+    "room",
+    "scheduled_start",
+    "scheduled_end",
+    "technologist",
+    "device",
+    "booked_interpreter",
+    "transport_pickup_at",
+)
 
 
 @transaction.atomic
@@ -344,22 +406,45 @@ def exam_schedule(
     start: datetime,
     technologist: StaffMember | None = None,
     override_reason: str = "",
+    device: Any = None,
+    interpreter: Any = None,
+    transport_pickup_at: datetime | None = None,
+    hold: Any = None,
+    requested_at: datetime | None = None,
 ) -> Exam:
-    """Book a free room at ``start`` for the exam's duration."""
+    """Book a free room at ``start`` for the exam's duration (and its performer, device and
+    interpreter when given; ``radflow.scheduling.booking.appointment_book`` chooses and checks
+    those against calendars and eligibility first)."""
     actor = as_actor(by)
     exam = _lock(exam)
     transition = transition_for(exam.state, ExamAction.SCHEDULE)
     _require(actor, transition.permission, "scheduling exams")
-    details = _book(exam, room, start, actor, override_reason)
     if technologist is not None:
         exam.technologist = technologist
+    exam.device = device
+    exam.booked_interpreter = interpreter
+    exam.transport_pickup_at = transport_pickup_at
+    details = _book(exam, room, start, actor, override_reason, hold=hold, requested_at=requested_at)
+    details.update(_resource_details(exam))
     return _apply(
         exam,
         ExamAction.SCHEDULE,
         actor,
         details=details,
-        update_fields=("room", "scheduled_start", "scheduled_end", "technologist"),
+        update_fields=BOOKED_FIELDS,
     )
+
+
+def _resource_details(exam: Exam) -> dict[str, str]:
+    found = {
+        "technologist": exam.technologist.employee_number if exam.technologist else "",
+        "device": exam.device.serial_number if exam.device else "",
+        "interpreter": exam.booked_interpreter.name if exam.booked_interpreter else "",
+        "transport_pickup_at": (
+            exam.transport_pickup_at.isoformat() if exam.transport_pickup_at else ""
+        ),
+    }
+    return {key: value for key, value in found.items() if value}
 
 
 @transaction.atomic
@@ -372,8 +457,18 @@ def exam_reschedule(
     reason_code: str = "",
     reason: str = "",
     override_reason: str = "",
+    technologist: StaffMember | None = None,
+    device: Any = None,
+    interpreter: Any = None,
+    transport_pickup_at: datetime | None = None,
+    requested_at: datetime | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Exam:
-    """Move a booking; the transition row keeps the old room and time."""
+    """Move a booking; the transition row keeps the old room and time.
+
+    The performer, device and interpreter move with it unless others are given (a device only
+    if it stands in the new room); their old reservations are released, the new ones claimed.
+    """
     actor = as_actor(by)
     exam = _lock(exam)
     transition = transition_for(exam.state, ExamAction.RESCHEDULE)
@@ -384,15 +479,25 @@ def exam_reschedule(
         "from_room": exam.room.code if exam.room else "",
         "from_start": exam.scheduled_start.isoformat() if exam.scheduled_start else "",
     }
-    details = {**old, **_book(exam, room, start, actor, override_reason)}
+    if technologist is not None:
+        old["from_technologist"] = exam.technologist.employee_number if exam.technologist else ""
+        exam.technologist = technologist
+    if device is not None:
+        exam.device = device
+    if interpreter is not None:
+        exam.booked_interpreter = interpreter
+    if exam.transport_pickup_at is not None or transport_pickup_at is not None:
+        exam.transport_pickup_at = transport_pickup_at
+    booked = _book(exam, room, start, actor, override_reason, requested_at=requested_at)
+    merged = {**old, **booked, **_resource_details(exam), **dict(details or {})}
     return _apply(
         exam,
         ExamAction.RESCHEDULE,
         actor,
         reason_code=reason_code,
         reason=reason,
-        details=details,
-        update_fields=("room", "scheduled_start", "scheduled_end"),
+        details=merged,
+        update_fields=BOOKED_FIELDS,
     )
 
 

@@ -1,17 +1,29 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from radflow.scheduling.models import (
+    BookingTemplate,
     Department,
     Device,
+    DeviceDowntime,
+    Hold,
+    Interpreter,
+    InterpreterHours,
     Modality,
     Probe,
+    Reservation,
     Room,
     RoomCapability,
+    RoomClosure,
     RoomOpeningHours,
     Site,
+    SiteClosure,
+    StaffWorkingHours,
 )
 
 
@@ -119,3 +131,90 @@ class ProbeAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     list_filter = ["probe_type", "spaulding_class", "status"]
     search_fields = ["serial_number", "manufacturer", "model_name"]
     list_select_related = ["device"]
+
+
+# --- calendars and reservations (issue 5) ---------------------------------------------------
+
+
+@admin.register(SiteClosure)
+class SiteClosureAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["date", "site", "reason"]
+    list_filter = ["site"]
+    date_hierarchy = "date"
+    search_fields = ["reason", "site__name"]
+    list_select_related = ["site"]
+
+
+@admin.register(RoomClosure)
+class RoomClosureAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["room", "start", "end", "reason"]
+    list_filter = ["room__site"]
+    search_fields = ["reason", "room__code", "room__name"]
+    list_select_related = ["room"]
+
+
+@admin.register(DeviceDowntime)
+class DeviceDowntimeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["device", "start", "end", "reason"]
+    list_filter = ["device__room__site"]
+    search_fields = ["reason", "device__serial_number", "device__room__code"]
+    list_select_related = ["device"]
+
+
+@admin.register(BookingTemplate)
+class BookingTemplateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["label", "room", "weekday", "starts", "ends"]
+    list_filter = ["weekday", "room__site"]
+    search_fields = ["label", "room__code"]
+    filter_horizontal = ["exam_types"]
+    list_select_related = ["room"]
+
+
+@admin.register(StaffWorkingHours)
+class StaffWorkingHoursAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["staff", "site", "weekday", "starts", "ends"]
+    list_filter = ["weekday", "site"]
+    search_fields = ["staff__family_name", "staff__given_name", "staff__employee_number"]
+    list_select_related = ["staff", "site"]
+
+
+class InterpreterHoursInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = InterpreterHours
+    extra = 0
+    fields = ["weekday", "starts", "ends"]
+
+
+@admin.register(Interpreter)
+class InterpreterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "languages", "phone", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "languages"]
+    inlines = [InterpreterHoursInline]
+
+
+class _WrittenByBookingOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Holds and reservations are written by ``radflow.scheduling.booking`` alone (its checks
+    and the database's exclusion constraints); the admin only shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Hold)
+class HoldAdmin(_WrittenByBookingOnly):
+    list_display = ["order", "expires_at", "released_at", "created_by"]
+    list_select_related = ["order", "created_by"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(_WrittenByBookingOnly):
+    list_display = ["start", "end", "room", "device", "staff", "interpreter", "exam", "active"]
+    list_filter = ["active", "room__site"]
+    date_hierarchy = "start"
+    list_select_related = ["room", "device", "staff", "interpreter", "exam"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 from radflow.demo.context import DemoContext
 from radflow.scheduling.models import (
@@ -493,3 +494,165 @@ def generate(ctx: DemoContext) -> None:
         sites=sites, departments=departments, rooms=rooms, devices=devices, probes=probes
     )
     ctx.log(f"{len(sites)} sites, {len(rooms)} rooms, {len(devices)} devices, {len(probes)} probes")
+
+
+# --- calendars (issue 5): a separate step, after staff and rosters ------------------------------
+
+#: Weekly blocks kept for some exam types: (room, weekdays, starts, ends, label, code prefixes).
+TEMPLATES: list[tuple[str, tuple[int, ...], time, time, str, tuple[str, ...]]] = [
+    ("WHC-US01", tuple(WEEKDAYS), time(8), time(12), "OB mornings", ("us-ob", "us-fetal")),
+    ("WHC-US02", tuple(WEEKDAYS), time(8), time(12), "OB mornings", ("us-ob", "us-fetal")),
+    (
+        "MAIN-US06",
+        tuple(WEEKDAYS),
+        time(13),
+        time(17),
+        "Vascular afternoons",
+        ("us-carotid", "us-le-", "us-venous", "us-dialysis", "us-abdominal-duplex"),
+    ),
+    (
+        "MAIN-US04",
+        (1, 3),
+        time(8),
+        time(12),
+        "Procedure mornings",
+        ("-biopsy", "-fna", "paracentesis", "thoracentesis"),
+    ),
+]
+
+#: Interpreters: name, languages (ISO 639-1), phone, weekdays, hours.
+INTERPRETERS: list[tuple[str, str, str, tuple[int, ...], time, time]] = [
+    ("Lucía Fernández", "es", "(860) 555-0311", tuple(WEEKDAYS), time(8), time(16)),
+    ("Carlos Medina", "es,pt", "(860) 555-0312", (0, 1, 2, 3, 4, 5), time(11), time(19)),
+    ("Paulo Costa", "pt", "(860) 555-0313", tuple(WEEKDAYS), time(8), time(14)),
+    ("Marie-Claire Joseph", "ht,fr", "(860) 555-0314", tuple(WEEKDAYS), time(9), time(17)),
+    ("Lan Nguyen", "vi", "(860) 555-0315", (1, 3), time(8), time(16)),
+    ("Wei Zhang", "zh", "(860) 555-0316", (0, 2, 4), time(9), time(17)),
+    ("Olga Petrova", "ru,pl", "(860) 555-0317", tuple(WEEKDAYS), time(10), time(18)),
+    ("Layla Haddad", "ar", "(860) 555-0318", tuple(WEEKDAYS), time(8), time(12)),
+    ("Priya Sharma", "hi", "(860) 555-0319", (2,), time(9), time(15)),
+]
+
+#: Standard hours by site: the patterns people rotate through (weekday hours; MAIN covers the
+#: weekend with every fourth person).
+STANDARD_HOURS: dict[str, list[tuple[time, time]]] = {
+    "MAIN": [(time(7), time(15, 30)), (time(12, 30), time(21))],
+    "OIC": [(time(7), time(15, 30)), (time(10, 30), time(19))],
+    "WHC": [(time(8), time(16, 30))],
+}
+
+
+def _first_weekday(after: date, weekday: int) -> date:
+    return after + timedelta(days=(weekday - after.weekday()) % 7)
+
+
+def generate_calendars(ctx: DemoContext) -> None:
+    """Booking templates, standard working hours, interpreters, closures and a downtime.
+
+    Runs after staff and rosters (its own demo step) and before the bookings, which keep out of
+    the closures and the downtime made here.
+    """
+    from radflow.catalog.models import ExamType
+    from radflow.rostering.models import PublicHoliday
+    from radflow.scheduling.availability import local_at
+    from radflow.scheduling.models import (
+        BookingTemplate,
+        DeviceDowntime,
+        Interpreter,
+        InterpreterHours,
+        RoomClosure,
+        SiteClosure,
+        StaffWorkingHours,
+    )
+    from radflow.staff.models import JobRole, StaffMember
+
+    rooms = {room.code: room for room in Room.objects.select_related("site")}
+    types = list(ExamType.objects.filter(active=True).order_by("code"))
+    blocks = 0
+    for code, weekdays, starts, ends, label, prefixes in TEMPLATES:
+        room = rooms.get(code)
+        if room is None:
+            continue
+        chosen = [
+            t for t in types if t.modality_id == room.modality_id and t.code.startswith(prefixes)
+        ]
+        for weekday in weekdays:
+            block = BookingTemplate.objects.create(
+                room=room, weekday=weekday, starts=starts, ends=ends, label=label
+            )
+            block.exam_types.set(chosen)
+            blocks += 1
+
+    hours: list[StaffWorkingHours] = []
+    performers = (
+        StaffMember.objects.filter(
+            active=True, job_role__in=[JobRole.SONOGRAPHER, JobRole.TECHNOLOGIST]
+        )
+        .select_related("home_site")
+        .order_by("employee_number")
+    )
+    for index, member in enumerate(performers):
+        patterns = STANDARD_HOURS.get(member.home_site.code, STANDARD_HOURS["MAIN"])
+        starts, ends = patterns[index % len(patterns)]
+        hours.extend(
+            StaffWorkingHours(staff=member, weekday=day, starts=starts, ends=ends)
+            for day in WEEKDAYS
+        )
+        if member.home_site.code == "MAIN" and index % 4 == 0:
+            hours.extend(
+                StaffWorkingHours(staff=member, weekday=day, starts=time(8), ends=time(16))
+                for day in WEEKEND
+            )
+    StaffWorkingHours.objects.bulk_create(hours)
+
+    interpreter_hours: list[InterpreterHours] = []
+    for name, languages, phone, weekdays, starts, ends in INTERPRETERS:
+        person = Interpreter.objects.create(name=name, languages=languages, phone=phone)
+        interpreter_hours.extend(
+            InterpreterHours(interpreter=person, weekday=day, starts=starts, ends=ends)
+            for day in weekdays
+        )
+    InterpreterHours.objects.bulk_create(interpreter_hours)
+
+    # The outpatient sites close on public holidays; the clinic has a training day.
+    sites = {site.code: site for site in Site.objects.all()}
+    horizon = ctx.today + timedelta(days=35)
+    closures = [
+        SiteClosure(site=sites[code], date=day.on_date, reason=day.name)
+        for day in PublicHoliday.objects.filter(on_date__gte=ctx.today, on_date__lte=horizon)
+        for code in ("OIC", "WHC")
+        if code in sites
+    ]
+    training = _first_weekday(ctx.today + timedelta(days=10), 4)
+    if "WHC" in sites and not any(c.date == training for c in closures):
+        closures.append(SiteClosure(site=sites["WHC"], date=training, reason="Staff training day"))
+    SiteClosure.objects.bulk_create(closures)
+
+    zone = ZoneInfo(TIME_ZONE)
+    repair_day = _first_weekday(ctx.today + timedelta(days=7), 0)
+    if "OIC-US03" in rooms:
+        RoomClosure.objects.create(
+            room=rooms["OIC-US03"],
+            start=local_at(repair_day, time(7), zone),
+            end=local_at(repair_day, time(12), zone),
+            reason="Flooring repair",
+        )
+    service_day = _first_weekday(ctx.today + timedelta(days=3), 2)
+    downtime = 0
+    for code, starts, ends, reason in (
+        ("MAIN-CT02", time(13), time(17), "Planned maintenance: X-ray tube replacement"),
+        ("MAIN-US02", time(7), time(9), "Software update"),
+    ):
+        device = Device.objects.filter(room__code=code).order_by("serial_number").first()
+        if device is not None:
+            DeviceDowntime.objects.create(
+                device=device,
+                start=local_at(service_day, starts, zone),
+                end=local_at(service_day, ends, zone),
+                reason=reason,
+            )
+            downtime += 1
+    ctx.log(
+        f"{blocks} template blocks, {len(hours)} standard-hours rows, {len(INTERPRETERS)} "
+        f"interpreters, {len(closures)} site closures, 1 room closure, {downtime} downtimes"
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
+from datetime import date as date_type
 from uuid import UUID
 
 from ninja import Field, Schema
@@ -175,3 +176,117 @@ class ProbeIn(Schema):
     )
     device: UUID | None = None
     status: DeviceStatus = DeviceStatus.IN_SERVICE
+
+
+# --- booking (issue 5): /api/scheduling ---------------------------------------------------------
+
+
+class NamedRef(Schema):
+    id: UUID
+    name: str
+
+
+class SlotRoomOut(Schema):
+    id: UUID
+    code: str
+    name: str
+
+
+class SlotOptionOut(Schema):
+    start: datetime
+    end: datetime
+    room: SlotRoomOut
+    device: NamedRef | None
+    staff: NamedRef | None
+    interpreter: NamedRef | None
+    score: float = Field(
+        ..., description="Higher is better: 100 less penalties (wait, site, time, gaps)."
+    )
+    why: str
+
+
+class SlotsOut(Schema):
+    order: UUID
+    options: list[SlotOptionOut]
+
+
+class SlotQuery(Schema):
+    order: UUID
+    earliest: datetime | None = None
+    latest: datetime | None = None
+    site: UUID | None = None
+    preferred_time: str | None = Field(None, pattern="^(morning|afternoon|evening)$")
+    limit: int = Field(10, ge=1, le=50)
+
+
+class ResourcesIn(Schema):
+    room: UUID
+    start: datetime
+    staff: UUID | None = None
+    device: UUID | None = None
+    interpreter: UUID | None = None
+
+
+class HoldIn(ResourcesIn):
+    order: UUID
+    minutes: int = Field(10, ge=1, le=60)
+
+
+class HoldOut(Schema):
+    id: UUID
+    order: UUID
+    expires_at: datetime
+    option: SlotOptionOut
+
+
+class BookIn(ResourcesIn):
+    exam: UUID
+    hold: UUID | None = None
+    override_reason: str = Field("", max_length=500)
+
+
+class MoveIn(Schema):
+    room: UUID
+    start: datetime
+    staff: UUID | None = None
+    device: UUID | None = None
+    reason_code: str = Field("", max_length=32)
+    reason: str = Field("", max_length=500)
+    notify: bool = True
+
+
+class CancelIn(Schema):
+    reason_code: str = Field(..., min_length=1, max_length=32)
+    reason: str = Field("", max_length=500)
+
+
+class AppointmentOut(Schema):
+    exam: UUID
+    accession_number: str
+    state: str
+    room: SlotRoomOut | None
+    start: datetime | None
+    end: datetime | None
+    device: NamedRef | None
+    staff: NamedRef | None
+    interpreter: NamedRef | None
+    transport_pickup_at: datetime | None
+
+
+class EligibilityQuery(Schema):
+    exam_type: str = Field(..., description="Exam type code (or id)")
+    date: date_type
+    patient_class: str = "outpatient"
+    site: UUID | None = None
+
+
+class EligibilityOut(Schema):
+    exam_type: str
+    date: date_type
+    needs: list[str]
+    rooms: list[SlotRoomOut]
+    devices: list[NamedRef]
+    staff: list[NamedRef]
+    excluded: dict[str, list[str]] = Field(
+        ..., description="Why each room, device or person is excluded, keyed kind:code."
+    )

@@ -27,9 +27,21 @@ class NavSection:
     namespaces: tuple[str, ...] = ()
     #: For sections that share a namespace with others, the URL names that belong to them.
     url_names: tuple[str, ...] = ()
+    #: URL names of the namespaces that belong to another section (the board inside Department).
+    except_url_names: tuple[str, ...] = ()
 
 
 #: Roster pages other than a person's own (My shifts, leave, wishes, swaps have their section).
+#: The schedule board's pages, inside the department (scheduling) namespace.
+BOARD_URL_NAMES = (
+    "board",
+    "board_body",
+    "board_plan",
+    "board_room_week",
+    "board_move",
+    "board_room_status",
+)
+
 ROSTER_URL_NAMES = (
     "list",
     "create",
@@ -93,6 +105,16 @@ NAVIGATION: tuple[NavSection, ...] = (
         namespaces=("worklists",),
         url_names=("stat_board",),
     ),
+    NavSection(
+        "Schedule board",
+        "scheduling:board",
+        "exams.view_exam",
+        namespaces=("scheduling",),
+        url_names=BOARD_URL_NAMES,
+    ),
+    NavSection(
+        "Waitlist", "waitlist:list", "waitlist.view_waitlistentry", namespaces=("waitlist",)
+    ),
     NavSection("Orders", "orders:list", "orders.view_order", namespaces=("orders", "exams")),
     NavSection(
         "Pre-auth",
@@ -102,7 +124,11 @@ NAVIGATION: tuple[NavSection, ...] = (
     ),
     NavSection("Patients", "patients:list", "patients.view_patient", namespaces=("patients",)),
     NavSection(
-        "Department", "scheduling:overview", "scheduling.view_room", namespaces=("scheduling",)
+        "Department",
+        "scheduling:overview",
+        "scheduling.view_room",
+        namespaces=("scheduling",),
+        except_url_names=BOARD_URL_NAMES,
     ),
     NavSection(
         "Exam catalog", "catalog:exam_types", "catalog.view_examtype", namespaces=("catalog",)
@@ -177,6 +203,8 @@ def _allowed(section: NavSection, user: User | AnonymousUser) -> bool:
 def _is_current(section: NavSection, request: HttpRequest) -> bool:
     match = getattr(request, "resolver_match", None)
     if match is None or match.namespace not in section.namespaces:
+        return False
+    if match.url_name in section.except_url_names:
         return False
     return not section.url_names or match.url_name in section.url_names
 

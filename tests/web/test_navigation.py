@@ -48,6 +48,8 @@ def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
         "Coordinator",
         "Front desk",
         "STAT board",
+        "Schedule board",
+        "Waitlist",
         "Orders",
         "Pre-auth",
         "Patients",
@@ -78,6 +80,7 @@ def test_the_current_section_is_marked() -> None:
     client = client_for(make_user(Role.COORDINATOR))
     assert current_section(client.get(reverse("web:home"))) == ["Today"]
     assert current_section(client.get(reverse("scheduling:overview"))) == ["Department"]
+    assert current_section(client.get(reverse("scheduling:board"))) == ["Schedule board"]
 
 
 def test_a_section_whose_url_does_not_exist_yet_is_left_out(
@@ -106,3 +109,15 @@ def test_header_shows_the_users_name_and_role() -> None:
     assert "Grace Okafor" in page
     assert "Sonographer / technologist" in page
     assert 'action="/accounts/logout/"' in page
+
+
+def test_biomed_engineer_does_not_see_the_schedule_board_or_the_waitlist() -> None:
+    labels = home_nav(Role.BIOMED)
+    assert "Schedule board" not in labels
+    assert "Waitlist" not in labels
+
+
+def test_technologist_sees_the_schedule_board_but_not_the_waitlist() -> None:
+    labels = home_nav(Role.TECHNOLOGIST)
+    assert "Schedule board" in labels
+    assert "Waitlist" not in labels

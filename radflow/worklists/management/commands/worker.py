@@ -40,11 +40,32 @@ def _roster_runs_fail_stuck() -> int:
     return runs_fail_stuck()
 
 
+def _outbox_deliver() -> int:
+    from radflow.notifications.outbox import outbox_deliver_due
+
+    return outbox_deliver_due()
+
+
+def _plan_runs_fail_stuck() -> int:
+    from radflow.planning.services import plan_runs_fail_stuck
+
+    return plan_runs_fail_stuck()
+
+
+def _holds_release_expired() -> int:
+    from radflow.scheduling.booking import hold_release_expired
+
+    return hold_release_expired()
+
+
 #: Name and job; each returns how many things it did.
 JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
     ("sla_escalate", _sla_escalate),
     ("credential_alerts", _credential_alerts),
     ("roster_runs_fail_stuck", _roster_runs_fail_stuck),
+    ("outbox_deliver", _outbox_deliver),
+    ("plan_runs_fail_stuck", _plan_runs_fail_stuck),
+    ("holds_release_expired", _holds_release_expired),
 )
 
 
