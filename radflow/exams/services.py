@@ -315,13 +315,18 @@ def _check_slot(exam: Exam, room: Room, start: datetime, actor: Actor, override:
 
 def _check_no_unreserved_clash(exam: Exam, room: Room, start: datetime, end: datetime) -> None:
     """Belt and braces for bookings written without reservations (older data, bulk imports):
-    another exam holding the room then is a clash too."""
+    another exam holding the room then is a clash too.
+
+    Exams that have reservation rows are left to them: their released rows are how a re-plan
+    lets two bookings trade rooms, which a check on exam rows would refuse.
+    """
     clash = (
         Exam.objects.filter(
             room=room,
             state__in=HOLDS_ROOM,
             scheduled_start__lt=end,
             scheduled_end__gt=start,
+            reservations__isnull=True,
         )
         .exclude(pk=exam.pk)
         .order_by("scheduled_start")

@@ -338,6 +338,47 @@ def test_two_bookings_trading_sonographers_are_applied_together(
     assert Outbox.objects.count() == 0  # same time, same room: nobody to tell
 
 
+def test_two_bookings_trading_rooms_are_applied_together(
+    morning: Any, coordinator_user: User, django_capture_on_commit_callbacks: Capture
+) -> None:
+    dept = department(MONDAY)
+    us1, us2, _ = dept.rooms
+    first = booked(dept, local(MONDAY, 9), room=us1, staff=dept.staff[0], patient=patient(1))
+    second = booked(dept, local(MONDAY, 9), room=us2, staff=dept.staff[1], patient=patient(2))
+    run = replan(dept, coordinator_user, django_capture_on_commit_callbacks)
+    slot = {"start": local(MONDAY, 9).isoformat(), "end": local(MONDAY, 9, 30).isoformat()}
+
+    def at(room: Any, staff: Any, device: Any) -> dict[str, Any]:
+        return {"room": str(room.pk), "staff": str(staff.pk), "device": str(device.pk), **slot}
+
+    d1, d2 = dept.devices[0], dept.devices[1]
+    # Each exam moves into the room (and onto the scanner) the other one holds.
+    run.result["changes"] = [
+        {
+            "exam": str(exam.pk),
+            "kind": "move",
+            "before": at(old_room, staff, old_device),
+            "after": at(new_room, staff, new_device),
+            "time_changed": False,
+            "room_changed": True,
+            "staff_changed": False,
+            "must_call": False,
+        }
+        for exam, staff, old_room, old_device, new_room, new_device in (
+            (first, dept.staff[0], us1, d1, us2, d2),
+            (second, dept.staff[1], us2, d2, us1, d1),
+        )
+    ]
+    run.save()
+
+    services.plan_apply(run=run, by=coordinator_user)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.room, second.room) == (us2, us1)
+    assert (first.device, second.device) == (d2, d1)
+
+
 def test_a_booking_that_fits_nowhere_is_listed_with_why_and_left_for_the_coordinator(
     morning: Any, coordinator_user: User, django_capture_on_commit_callbacks: Capture
 ) -> None:
