@@ -55,8 +55,14 @@ def test_a_roster_is_generated_published_and_read_by_a_sonographer(
     assert first_state in {RunStatus.QUEUED, RunStatus.RUNNING}, first_state
     with page.expect_response(lambda r: "/progress/" in r.url and r.status == 200):
         pass
-    expect(status).to_have_attribute("data-status", RunStatus.RUNNING, timeout=10_000)
-    expect(page.locator("#run-bar")).to_be_visible()
+    # A small roster may be proven optimal before the first poll lands: then the progress
+    # figures are seen on the finished run instead of the moving bar.
+    expect(status).to_have_attribute(
+        "data-status", re.compile(f"^({RunStatus.RUNNING}|{RunStatus.FINISHED})$"), timeout=10_000
+    )
+    if status.get_attribute("data-status") == RunStatus.RUNNING:
+        expect(page.locator("#run-bar")).to_be_visible()
+    expect(status).to_contain_text("Best roster's cost")
     shot(page, request, "solving")
     expect(status).to_have_attribute("data-status", RunStatus.FINISHED, timeout=40_000)
 
