@@ -553,7 +553,7 @@ def plan_runs_fail_stuck(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def scheduling_settings_save(*, by: Any, **fields: Any) -> Any:
     """Save the optimizer's weights and time limits."""
-    from django.core.exceptions import ValidationError
+    from radflow.scheduling.services import full_clean_or_fail
 
     if by is not None and not by.has_perm("planning.change_departmentschedulingsettings"):
         raise PermissionDenied("Your role may not change the scheduling settings.")
@@ -564,10 +564,7 @@ def scheduling_settings_save(*, by: Any, **fields: Any) -> Any:
         raise ValidationFailed({name: ["Not a scheduling setting."] for name in unknown})
     for name, value in fields.items():
         setattr(item, name, value)
-    try:
-        item.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed(exc.message_dict) from exc
+    full_clean_or_fail(item)
     item.save()
     return item
 
