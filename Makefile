@@ -24,11 +24,15 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-## Debian packages the tests drive for real (a browser); installed only when missing.
+## Debian packages the tests drive for real (a browser, dcmtk's DICOM client); installed only
+## when missing.
 system-test-deps:
-	@command -v /usr/bin/chromium >/dev/null || { \
-	  echo "Installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -x /usr/bin/findscu || missing="$$missing dcmtk"; \
+	test -z "$$missing" || { \
+	  echo "Installing Debian packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 run: install
 	@mkdir -p $(RADFLOW_DATA_DIR)

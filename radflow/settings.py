@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "radflow.credentials",
     "radflow.planning",
     "radflow.waitlist",
+    "radflow.interfaces",
     "radflow.web",
 ]
 
