@@ -1,0 +1,1 @@
+"""DICOM mapping and matching rules (pydicom datasets in and out, no Django)."""
