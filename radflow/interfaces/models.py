@@ -76,6 +76,9 @@ class DicomPolicy(models.Model):
         verbose_name = "DICOM policy"
         verbose_name_plural = "DICOM policy"
 
+    def __str__(self) -> str:
+        return f"DICOM policy: unknown callers {self.get_unknown_caller_display().lower()}"
+
 
 class PpsStatus(models.TextChoices):
     IN_PROGRESS = "IN PROGRESS", "In progress"

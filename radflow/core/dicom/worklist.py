@@ -34,7 +34,8 @@ class WorklistEntry:
     birth_date: date | None
     sex: str  # M, F, O or ""
     allergies: str
-    pregnancy_status: int | None  # PS3.3 (0010,21C0): 1 not pregnant, 2 possibly, 3 definitely, 4 unknown
+    #: PS3.3 (0010,21C0): 1 not pregnant, 2 possibly, 3 definitely, 4 unknown
+    pregnancy_status: int | None
     medical_alerts: str
     # Requested procedure and order
     accession_number: str
@@ -45,7 +46,7 @@ class WorklistEntry:
     referring_physician: str  # PN
     requesting_physician: str  # PN
     priority: str  # RequestedProcedurePriority: STAT, HIGH, ROUTINE, MEDIUM, LOW
-    patient_class: str  # e.g. outpatient / inpatient / emergency (free text for AdmissionID-less sites)
+    patient_class: str  # outpatient / inpatient / emergency
     reason: str
     # Scheduled procedure step
     sps_id: str
