@@ -201,6 +201,18 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "radflow@localhost")
 
 REDIS_URL = env_str("REDIS_URL")
+# Rendered board bodies (keyed by the board's version, so never stale) are shared by the web
+# processes of one host (gunicorn runs several) through files under the data directory; every
+# entry expires. Tests keep a per-process memory cache so they never see each other's entries.
+if not TESTING:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "TIMEOUT": 300,
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
 HL7_PORT = env_int("RADFLOW_HL7_PORT", 2575)
 DICOM_PORT = env_int("RADFLOW_DICOM_PORT", 11112)
 DICOM_AE_TITLE = env_str("RADFLOW_DICOM_AE_TITLE", "RADFLOW")

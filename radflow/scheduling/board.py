@@ -330,7 +330,10 @@ def _exams(room_ids: Sequence[UUID], start: datetime, end: datetime, on: date) -
             ),
         )
         .prefetch_related(
-            Prefetch("screening_answers", ScreeningAnswer.objects.only("id", "exam_id", "result")),
+            Prefetch(
+                "screening_answers",
+                ScreeningAnswer.objects.only("id", "exam_id", "item_id", "result"),
+            ),
             Prefetch("order__exam_type__required_screening", ScreeningItem.objects.only("code")),
             Prefetch(
                 "order__exam_type__required_competencies",

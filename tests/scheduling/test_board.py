@@ -15,11 +15,13 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
 from radflow.audit.models import AccessLog
+from radflow.catalog.models import ScreeningItem
 from radflow.core.exam_states import ExamState
 from radflow.core.roles import Role
 from radflow.credentials.reference import load_credential_reference
 from radflow.exams.models import Exam
 from radflow.exams.services import exam_arrive, exam_cancel
+from radflow.intake.services import screening_record
 from radflow.orders.models import Authorization, AuthStatus
 from radflow.planning.models import DayPlanRun
 from radflow.scheduling.board import _hours as board_hours
@@ -288,13 +290,21 @@ def test_a_board_load_is_a_fixed_number_of_queries(
         book(place.us1, local(MONDAY, 8), by=admin, technologist=staff[0])
         with django_assert_max_num_queries(40) as few:
             load()
+        latex, _ = ScreeningItem.objects.get_or_create(
+            code="latex-allergy", defaults={"name": "Latex", "question": "Latex allergy?"}
+        )
         for i in range(12):
-            book(
+            exam = book(
                 [place.us1, place.us2][i % 2],
                 local(MONDAY, 9 + i // 2, 30 * (i % 2)),
                 by=admin,
                 technologist=staff[i % 3],
                 patient_class="inpatient" if i % 4 == 0 else "outpatient",
+            )
+            # Screening answers are a block's state too (it once cost a query per answer).
+            exam.order.exam_type.required_screening.add(latex)
+            screening_record(
+                exam=exam, by=admin, item_code="latex-allergy", answer="no", result="cleared"
             )
         with django_assert_max_num_queries(len(few.captured_queries)) as many:
             load()
