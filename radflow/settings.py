@@ -234,3 +234,15 @@ WORKER_INTERVAL_SECONDS = env_int("RADFLOW_WORKER_INTERVAL", 60)
 #: Roster solves run on commit in the calling thread instead of the web process's background
 #: thread (tests; a box that cannot spare a thread).
 ROSTER_RUN_SYNC = env_bool("RADFLOW_ROSTER_RUN_SYNC", TESTING)
+#: Day plan runs (re-plan) likewise: computed inline instead of in a background thread.
+PLAN_RUN_SYNC = env_bool("RADFLOW_PLAN_RUN_SYNC", TESTING)
+
+# Booking rules that are department choices (see radflow/scheduling/booking.py).
+#: Fasting (NPO) exams start by this local time.
+SCHEDULING_NPO_LATEST_START = env_str("RADFLOW_SCHEDULING_NPO_LATEST_START", "11:00")
+#: An inpatient's porter pick-up is booked this many minutes before the exam.
+SCHEDULING_TRANSPORT_LEAD_MIN = env_int("RADFLOW_SCHEDULING_TRANSPORT_LEAD_MIN", 30)
+#: Slot search looks this many days ahead.
+SCHEDULING_SEARCH_DAYS = env_int("RADFLOW_SCHEDULING_SEARCH_DAYS", 14)
+#: A gap shorter than this between bookings counts as wasted when options are ranked.
+SCHEDULING_MIN_USEFUL_GAP_MIN = env_int("RADFLOW_SCHEDULING_MIN_USEFUL_GAP_MIN", 20)
