@@ -21,7 +21,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from radflow.accounts.access import page_requires
-from radflow.core.errors import ValidationFailed
 from radflow.scheduling import calendar_selectors as reads
 from radflow.scheduling import calendars
 from radflow.scheduling.calendar_forms import (
@@ -48,6 +47,7 @@ from radflow.scheduling.models import (
     StaffWorkingHours,
 )
 from radflow.staff.models import StaffMember
+from radflow.web.forms import status_of, submit
 
 #: Reading the calendars (every calendar reader holds every view permission below).
 VIEW = "scheduling.view_siteclosure"
@@ -64,10 +64,6 @@ def _zone_of(device: Device) -> ZoneInfo:
 
 def _site(pk: UUID) -> Site:
     return get_object_or_404(Site, pk=pk)
-
-
-def _refused(form: Any, exc: ValidationFailed) -> None:
-    form.add_service_errors(exc)
 
 
 # --- index and the site page ---------------------------------------------------------------------
@@ -111,22 +107,19 @@ def _back_to_site(site: Site, anchor: str) -> HttpResponse:
 def holiday_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     site = _site(pk)
     form = HolidayForm(request.POST)
-    if form.is_valid():
-        try:
-            closure = calendars.site_closure_add(
-                site=site,
-                on=form.cleaned_data["date"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-            )
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            moved = reads.bookings_on_day(site=site, on=closure.date).count()
-            note = f" {moved} booked exam(s) that day need moving." if moved else ""
-            messages.success(request, f"{site.name} is closed on {closure.date:%a %d %b %Y}.{note}")
-            return _back_to_site(site, "#holidays")
-    return _site_page(request, site, 422, holiday_form=form)
+    done = submit(
+        form,
+        lambda data: calendars.site_closure_add(
+            site=site, on=data["date"], reason=data["reason"], by=request.user
+        ),
+    )
+    if done is None:
+        return _site_page(request, site, 422, holiday_form=form)
+    closure = done.value
+    moved = reads.bookings_on_day(site=site, on=closure.date).count()
+    note = f" {moved} booked exam(s) that day need moving." if moved else ""
+    messages.success(request, f"{site.name} is closed on {closure.date:%a %d %b %Y}.{note}")
+    return _back_to_site(site, "#holidays")
 
 
 @page_requires(VIEW, "scheduling.delete_siteclosure")
@@ -147,17 +140,14 @@ def holiday_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def room_hours(request: HttpRequest, pk: UUID) -> HttpResponse:
     room = get_object_or_404(Room.objects.select_related("site"), pk=pk)
     form = OpeningHoursForm(request.POST or None, room=room)
-    if request.method == "POST" and form.is_valid():
-        try:
-            calendars.room_opening_hours_save(room=room, week=form.week(), by=request.user)
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"Opening hours of {room.code} saved.")
-            return _back_to_site(room.site, f"#room-{room.code}")
-    status = 422 if form.is_bound and form.errors else 200
+    if submit(
+        form,
+        lambda _: calendars.room_opening_hours_save(room=room, week=form.week(), by=request.user),
+    ):
+        messages.success(request, f"Opening hours of {room.code} saved.")
+        return _back_to_site(room.site, f"#room-{room.code}")
     context = {"room": room, "form": form}
-    return render(request, "scheduling/calendars/room_hours.html", context, status=status)
+    return render(request, "scheduling/calendars/room_hours.html", context, status=status_of(form))
 
 
 # --- booking templates ----------------------------------------------------------------------------
@@ -168,27 +158,12 @@ def room_hours(request: HttpRequest, pk: UUID) -> HttpResponse:
 def template_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     site = _site(pk)
     form = TemplateForm(request.POST, site=site)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            saved = calendars.booking_template_save(
-                room=data["room"],
-                weekdays=data["weekdays"],
-                starts=data["starts"],
-                ends=data["ends"],
-                label=data["label"],
-                exam_types=data["exam_types"],
-                by=request.user,
-            )
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            room = data["room"]
-            messages.success(
-                request, f"{data['label']} kept in {room.code} on {len(saved)} weekday(s)."
-            )
-            return _back_to_site(site, f"#room-{room.code}")
-    return _site_page(request, site, 422, template_form=form)
+    saved = submit(form, lambda data: calendars.booking_template_save(by=request.user, **data))
+    if saved is None:
+        return _site_page(request, site, 422, template_form=form)
+    room, label = form.cleaned_data["room"], form.cleaned_data["label"]
+    messages.success(request, f"{label} kept in {room.code} on {len(saved.value)} weekday(s).")
+    return _back_to_site(site, f"#room-{room.code}")
 
 
 @page_requires(VIEW, "scheduling.delete_bookingtemplate")
@@ -209,22 +184,12 @@ def template_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def closure_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     site = _site(pk)
     form = RoomClosureForm(request.POST, site=site)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            closure = calendars.room_closure_add(
-                room=data["room"],
-                start=data["start"],
-                end=data["end"],
-                reason=data["reason"],
-                by=request.user,
-            )
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"{closure.room.code} closed: {closure.reason}.")
-            return redirect("scheduling:calendars_closure", pk=closure.pk)
-    return _site_page(request, site, 422, closure_form=form)
+    done = submit(form, lambda data: calendars.room_closure_add(by=request.user, **data))
+    if done is None:
+        return _site_page(request, site, 422, closure_form=form)
+    closure = done.value
+    messages.success(request, f"{closure.room.code} closed: {closure.reason}.")
+    return redirect("scheduling:calendars_closure", pk=closure.pk)
 
 
 @page_requires(VIEW, "scheduling.view_roomclosure")
@@ -268,26 +233,14 @@ def closure_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_hours(request: HttpRequest, pk: UUID) -> HttpResponse:
     staff = get_object_or_404(StaffMember.objects.select_related("home_site"), pk=pk)
     form = WorkingHoursForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            calendars.working_hours_save(
-                staff=staff,
-                weekdays=data["weekdays"],
-                starts=data["starts"],
-                ends=data["ends"],
-                site=data.get("site"),
-                by=request.user,
-            )
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"Standard hours of {staff} saved.")
-            return redirect("scheduling:calendars_staff_hours", pk=staff.pk)
+    if submit(
+        form, lambda data: calendars.working_hours_save(staff=staff, by=request.user, **data)
+    ):
+        messages.success(request, f"Standard hours of {staff} saved.")
+        return redirect("scheduling:calendars_staff_hours", pk=staff.pk)
     rows = staff.working_hours.select_related("site").order_by("weekday", "starts")
-    status = 422 if form.is_bound and form.errors else 200
     context = {"staff": staff, "form": form, "rows": rows}
-    return render(request, "scheduling/calendars/staff_hours.html", context, status=status)
+    return render(request, "scheduling/calendars/staff_hours.html", context, status=status_of(form))
 
 
 @page_requires(VIEW, "scheduling.delete_staffworkinghours")
@@ -307,18 +260,16 @@ def hours_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def interpreters(request: HttpRequest) -> HttpResponse:
     form = InterpreterForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            interpreter = calendars.interpreter_save(by=request.user, **form.cleaned_data)
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"{interpreter.name} added: now give their hours.")
-            return redirect("scheduling:calendars_interpreter", pk=interpreter.pk)
+    done = submit(form, lambda data: calendars.interpreter_save(by=request.user, **data))
+    if done is not None:
+        interpreter = done.value
+        messages.success(request, f"{interpreter.name} added: now give their hours.")
+        return redirect("scheduling:calendars_interpreter", pk=interpreter.pk)
     rows = Interpreter.objects.prefetch_related("hours").order_by("-active", "name")
-    status = 422 if form.is_bound and form.errors else 200
     context = {"form": form, "interpreters": rows}
-    return render(request, "scheduling/calendars/interpreters.html", context, status=status)
+    return render(
+        request, "scheduling/calendars/interpreters.html", context, status=status_of(form)
+    )
 
 
 @page_requires(VIEW, "scheduling.change_interpreter")
@@ -335,25 +286,22 @@ def interpreter_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     which = request.POST.get("form") if request.method == "POST" else None
     details = InterpreterForm(request.POST if which == "details" else None, initial=initial)
     hours_form = InterpreterHoursForm(request.POST if which == "hours" else None)
-    bound = details if which == "details" else hours_form if which == "hours" else None
-    if bound is not None and bound.is_valid():
-        try:
-            if bound is details:
-                calendars.interpreter_save(
-                    interpreter=interpreter, by=request.user, **details.cleaned_data
-                )
-                messages.success(request, f"{details.cleaned_data['name']} saved.")
-            else:
-                calendars.interpreter_hours_save(
-                    interpreter=interpreter, by=request.user, **hours_form.cleaned_data
-                )
-                messages.success(request, f"Hours of {interpreter.name} added.")
-        except ValidationFailed as exc:
-            _refused(bound, exc)
-        else:
-            return redirect("scheduling:calendars_interpreter", pk=interpreter.pk)
+    if which == "details" and submit(
+        details,
+        lambda data: calendars.interpreter_save(interpreter=interpreter, by=request.user, **data),
+    ):
+        messages.success(request, f"{details.cleaned_data['name']} saved.")
+        return redirect("scheduling:calendars_interpreter", pk=interpreter.pk)
+    if which == "hours" and submit(
+        hours_form,
+        lambda data: calendars.interpreter_hours_save(
+            interpreter=interpreter, by=request.user, **data
+        ),
+    ):
+        messages.success(request, f"Hours of {interpreter.name} added.")
+        return redirect("scheduling:calendars_interpreter", pk=interpreter.pk)
     rows = interpreter.hours.order_by("weekday", "starts")
-    status = 422 if bound is not None and bound.errors else 200
+    status = max(status_of(details), status_of(hours_form))
     context = {
         "interpreter": interpreter,
         "details": details,
@@ -409,22 +357,12 @@ def device_downtime(request: HttpRequest, pk: UUID) -> HttpResponse:
 def device_downtime_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     device = _device(pk)
     form = DowntimeForm(request.POST, zone=_zone_of(device))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            calendars.device_downtime_add(
-                device=device,
-                start=data["start"],
-                end=data["end"],
-                reason=data["reason"],
-                by=request.user,
-            )
-        except ValidationFailed as exc:
-            _refused(form, exc)
-        else:
-            messages.success(request, f"Downtime of {device} recorded.")
-            return redirect("scheduling:device_downtime", pk=device.pk)
-    return _downtime_page(request, device, form, 422)
+    if not submit(
+        form, lambda data: calendars.device_downtime_add(device=device, by=request.user, **data)
+    ):
+        return _downtime_page(request, device, form, 422)
+    messages.success(request, f"Downtime of {device} recorded.")
+    return redirect("scheduling:device_downtime", pk=device.pk)
 
 
 @page_requires(VIEW_DOWNTIME, "scheduling.delete_devicedowntime")
@@ -451,6 +389,5 @@ def eligibility(request: HttpRequest) -> HttpResponse:
     form = EligibilityForm(request.GET if request.GET else None)
     question = form.question()
     report = reads.eligibility_report(**question) if question is not None else None
-    status = 422 if form.is_bound and form.errors else 200
     context = {"form": form, "report": report}
-    return render(request, "scheduling/calendars/eligibility.html", context, status=status)
+    return render(request, "scheduling/calendars/eligibility.html", context, status=status_of(form))
