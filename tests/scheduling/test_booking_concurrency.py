@@ -9,7 +9,6 @@ threads against the IMMEDIATE-transaction path.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections import Counter
 from typing import Any
@@ -39,22 +38,6 @@ JOIN scheduling_reservation b ON a.id < b.id AND a.active AND b.active
  AND (a.room_id = b.room_id OR a.device_id = b.device_id OR a.staff_id = b.staff_id
       OR a.interpreter_id = b.interpreter_id)
 """
-
-
-def require_postgresql() -> None:
-    """Skip off PostgreSQL. Under CI the suite runs once per database
-    (``scripts/pytest-all-databases``): the SQLite pass (no DATABASE_URL) skips because the
-    PostgreSQL pass always runs there; a CI run pointed at another database fails."""
-    if connection.vendor == "postgresql":
-        return
-    message = (
-        "needs PostgreSQL (DATABASE_URL=postgres://...): the exclusion constraints that refuse "
-        "double booking exist only there"
-    )
-    in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-    if in_ci and os.environ.get("DATABASE_URL"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def overlaps() -> int:
@@ -109,11 +92,11 @@ def race(world: BookingWorld, exams: list[Exam], by: User, start: dt.datetime) -
     return outcomes
 
 
+@pytest.mark.database("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_two_hundred_concurrent_requests_for_one_slot_book_it_exactly_once(
     reference: None, admin_user: User
 ) -> None:
-    require_postgresql()
     world, exams = setup_world(admin_user, REQUESTS)
     start = at(the_day(), 9)
     outcomes = race(world, exams, admin_user, start)
@@ -135,11 +118,11 @@ def test_two_hundred_concurrent_requests_for_one_slot_book_it_exactly_once(
     assert overlaps() == 0
 
 
+@pytest.mark.database("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_the_exclusion_constraint_refuses_an_overlap_the_application_did_not_see(
     reference: None, admin_user: User
 ) -> None:
-    require_postgresql()
     world, (first, second) = setup_world(admin_user, 2)
     start = at(the_day(), 9)
     booking.appointment_book(exam=first, by=admin_user, room=world.room, start=start)
@@ -171,12 +154,11 @@ def test_the_exclusion_constraint_refuses_an_overlap_the_application_did_not_see
     assert overlaps() == 0
 
 
+@pytest.mark.database("sqlite")
 @pytest.mark.django_db(transaction=True)
 def test_a_few_concurrent_requests_on_sqlite_book_the_slot_once(
     reference: None, admin_user: User
 ) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite path (IMMEDIATE transactions); PostgreSQL has its own test")
     world, exams = setup_world(admin_user, 4)
     start = at(the_day(), 10)
     outcomes = race(world, exams, admin_user, start)
