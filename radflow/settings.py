@@ -216,6 +216,8 @@ if not TESTING:
 HL7_PORT = env_int("RADFLOW_HL7_PORT", 2575)
 DICOM_PORT = env_int("RADFLOW_DICOM_PORT", 11112)
 DICOM_AE_TITLE = env_str("RADFLOW_DICOM_AE_TITLE", "RADFLOW")
+#: Modalities on the network must reach the DICOM server; the AE registry decides who may talk.
+DICOM_HOST = env_str("RADFLOW_DICOM_HOST", "0.0.0.0")  # noqa: S104
 WEB_PORT = env_int("RADFLOW_WEB_PORT", 8000)
 
 LOGGING: dict[str, Any] = {

@@ -26,6 +26,7 @@ urlpatterns = [
     path("credentials/", include("radflow.credentials.urls")),
     path("planning/", include("radflow.planning.urls")),
     path("waitlist/", include("radflow.waitlist.urls")),
+    path("interfaces/", include("radflow.interfaces.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -173,6 +173,27 @@ def _calendar_objects(room: Any, device: Any, staff: Any) -> dict[str, Any]:
     }
 
 
+def _application_entity(device: Any) -> Any:
+    """The device registered as a DICOM modality (issue 6), for the AE edit pages."""
+    from radflow.interfaces.services import ae_create
+
+    return ae_create(ae_title=device.ae_title, device=device)
+
+
+def _performed_step() -> Any:
+    """An unmatched MPPS step (issue 6), for the reconciliation pages."""
+    from django.utils import timezone
+
+    from radflow.interfaces.models import PerformedProcedureStep
+
+    return PerformedProcedureStep.objects.create(
+        sop_instance_uid="2.25.1234",
+        calling_ae="US_MATRIX",
+        status="IN PROGRESS",
+        started_at=timezone.now(),
+    )
+
+
 def matrix_objects() -> MatrixObjects:
     room = RoomFactory()
     device = DeviceFactory(room=room)
@@ -203,6 +224,7 @@ def matrix_objects() -> MatrixObjects:
     credentials = _credential_objects(staff)
     plan_run = _plan_run(room.site)
     calendar = _calendar_objects(room, device, staff)
+    application_entity = _application_entity(device)
     by_prefix: dict[str, Any] = {
         "credentials:credential_": credentials["credential"],
         "credentials:signoff_": credentials["signoff"],
@@ -232,6 +254,8 @@ def matrix_objects() -> MatrixObjects:
         "scheduling:board_room": room,
         "scheduling:board_move": order.exam,
         "waitlist:": order,
+        "interfaces:ae_": application_entity,
+        "interfaces:mpps_": _performed_step(),
         "scheduling:site": room.site,
         "scheduling:room": room,
         "scheduling:device": device,

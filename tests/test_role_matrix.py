@@ -95,6 +95,14 @@ CALENDAR_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
 DOWNTIME_READERS = CALENDAR_READERS | {Role.BIOMED}
 DOWNTIME_EDITORS = frozenset({Role.COORDINATOR, Role.BIOMED, Role.ADMIN})
 
+#: The DICOM AE registry (issue 6): biomed keeps the modalities and the unknown-caller policy;
+#: the coordinator and the director read it.
+DICOM_REGISTRY_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.BIOMED, Role.ADMIN})
+DICOM_REGISTRY_EDITORS = frozenset({Role.BIOMED, Role.ADMIN})
+#: MPPS reconciliation (issue 6): the coordinator links steps and clears flags; the director reads.
+MPPS_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.ADMIN})
+MPPS_RECONCILERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
     "accounts:logout": PUBLIC,
@@ -267,6 +275,18 @@ PAGES: dict[str, Expectation] = {
     "scheduling:device_downtime": DOWNTIME_READERS,
     "scheduling:device_downtime_add": DOWNTIME_EDITORS,
     "scheduling:eligibility": ELIGIBILITY_CHECKERS,
+    # --- DICOM AE registry (issue 6) ---
+    "interfaces:dicom": DICOM_REGISTRY_READERS,
+    "interfaces:dicom_policy": DICOM_REGISTRY_EDITORS,
+    "interfaces:ae_add": DICOM_REGISTRY_EDITORS,
+    "interfaces:ae_edit": DICOM_REGISTRY_EDITORS,
+    "interfaces:ae_deactivate": DICOM_REGISTRY_EDITORS,
+    # --- MPPS reconciliation (issue 6) ---
+    "interfaces:mpps": MPPS_READERS,
+    "interfaces:mpps_step": MPPS_READERS,
+    "interfaces:mpps_link": MPPS_RECONCILERS,
+    "interfaces:mpps_order": MPPS_RECONCILERS,
+    "interfaces:mpps_clear": MPPS_RECONCILERS,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
     # Django admin is the admin role's (every other admin URL defaults to ADMIN_ONLY), except:

@@ -127,6 +127,21 @@ _DOWNTIME_EDIT = [
     "scheduling.delete_devicedowntime",
 ]
 
+#: The DICOM AE registry (issue 6): biomed keeps the modalities and the unknown-caller policy;
+#: the coordinator and the director read them.
+_DICOM_REGISTRY_VIEW = ["interfaces.view_applicationentity", "interfaces.view_dicompolicy"]
+_DICOM_REGISTRY_EDIT = [
+    *_DICOM_REGISTRY_VIEW,
+    "interfaces.add_applicationentity",
+    "interfaces.change_applicationentity",
+    "interfaces.change_dicompolicy",
+]
+
+#: MPPS reconciliation (issue 6): the coordinator links what the modalities reported and clears
+#: the flags; the director reads the page.
+_MPPS_VIEW = ["interfaces.view_performedprocedurestep"]
+_MPPS_RECONCILE = [*_MPPS_VIEW, "interfaces.change_performedprocedurestep"]
+
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
         *_DEPARTMENT_VIEW,
@@ -160,6 +175,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CALENDAR_VIEW,
         *_CALENDAR_EDIT,
         *_DOWNTIME_EDIT,
+        *_DICOM_REGISTRY_VIEW,
+        *_MPPS_RECONCILE,
     ],
     Role.SCHEDULER: [
         *_DEPARTMENT_VIEW,
@@ -211,6 +228,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PLAN_VIEW,
         *_WAITLIST_VIEW,
         *_CALENDAR_VIEW,
+        *_DICOM_REGISTRY_VIEW,
+        *_MPPS_VIEW,
     ],
     Role.BILLING: [
         *_DEPARTMENT_VIEW,
@@ -226,7 +245,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "billing.view_charge",
         "exams.bill_exam",
     ],
-    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT, *_DOWNTIME_EDIT],
+    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT, *_DOWNTIME_EDIT, *_DICOM_REGISTRY_EDIT],
     Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_ORDER_VIEW],
     Role.AUDITOR: [
         *_DEPARTMENT_VIEW,

@@ -47,6 +47,7 @@ class DemoStep(NamedTuple):
 STEPS: list[DemoStep] = [
     DemoStep("reference data", "radflow.catalog.demo"),
     DemoStep("sites, rooms and equipment", "radflow.scheduling.demo"),
+    DemoStep("DICOM modalities", "radflow.interfaces.demo"),
     DemoStep("staff", "radflow.staff.demo"),
     DemoStep("credentials and competencies", "radflow.credentials.demo"),
     DemoStep("payers", "radflow.billing.demo"),

@@ -22,6 +22,7 @@ from django.utils import timezone
 from radflow.billing.models import Charge
 from radflow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from radflow.core.exam_states import (
+    BEFORE_ARRIVAL,
     ExamAction,
     ExamState,
     Transition,
@@ -551,6 +552,92 @@ def exam_begin(
     return _apply(exam, ExamAction.BEGIN, actor, at=at, details=details, update_fields=fields)
 
 
+@dataclass(frozen=True)
+class BegunAtModality:
+    exam: Exam
+    #: The hard stops that were unmet when the modality began the exam (none overridden).
+    missing: list[Stop]
+
+
+def _walk_to_arrived(
+    exam: Exam, actor: Actor, when: datetime, room: Room | None, extra: Any
+) -> None:
+    """Move a locked exam that has not arrived to ``arrived``, one audited move at a time.
+
+    A walk-in order is triaged (or sent for authorization), booked in ``room`` from ``when``
+    for its duration (no reservation: the time is already used) and arrived; a scheduled exam
+    is only arrived.
+    """
+    from radflow.orders import selectors as order_selectors
+
+    while exam.state_enum in BEFORE_ARRIVAL:
+        state = exam.state_enum
+        if state is ExamState.REQUESTED:
+            _apply(exam, ExamAction.TRIAGE, actor, at=when, details=extra)
+        elif state is ExamState.TRIAGED:
+            need = order_selectors.auth_requirement(exam.order)
+            pending = need.required and not order_selectors.has_approved_authorization(exam.order)
+            action = ExamAction.REQUIRE_AUTH if pending else ExamAction.AUTHORIZE
+            _apply(exam, action, actor, at=when, details=extra)
+        elif state is ExamState.SCHEDULED:
+            _apply(exam, ExamAction.ARRIVE, actor, at=when, details=extra)
+        else:  # authorized or pending authorization: booked where and when it is happening
+            order = exam.order
+            minutes = order.exam_type.duration_for(order.patient_class)
+            exam.room = exam.room or room
+            exam.scheduled_start = when.astimezone(UTC)
+            exam.scheduled_end = exam.scheduled_start + timedelta(minutes=minutes)
+            booked = {"room": exam.room.code if exam.room else "", "start": when.isoformat()}
+            _apply(
+                exam,
+                ExamAction.SCHEDULE,
+                actor,
+                at=when,
+                details={**extra, **booked},
+                update_fields=("room", "scheduled_start", "scheduled_end"),
+            )
+
+
+@transaction.atomic
+def exam_begin_at_modality(
+    *,
+    exam: Exam,
+    by: Any,
+    at: datetime | None = None,
+    room: Room | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> BegunAtModality:
+    """A modality reports the exam has begun (DICOM MPPS IN PROGRESS): the scan is happening,
+    so the exam moves to ``in_progress`` even when an intake hard stop is unmet; the unmet
+    stops are returned (and kept on the transition) so the coordinator is flagged, and no
+    override is recorded because no person gave one.
+
+    An exam that has not arrived is arrived first (a walk-in order from the reconciliation
+    page is triaged and booked in ``room`` too), each move audited. The modality's clock is not
+    this server's: ``at`` is held within [the exam's last change, now], and the time the
+    modality reported is kept in the details when it differs.
+    """
+    from radflow.intake.selectors import exam_hard_stops
+
+    actor = as_actor(by)
+    exam = _lock(exam)
+    now = timezone.now()
+    reported = at or now
+    if timezone.is_naive(reported):
+        raise ValidationFailed({"at": ["The event time must carry a time zone."]})
+    when = min(max(reported, exam.state_changed_at), now)
+    extra: dict[str, Any] = {"at_modality": True, **dict(details or {})}
+    if when != reported:
+        extra["reported_at"] = reported.isoformat()
+    if exam.state_enum not in BEFORE_ARRIVAL:
+        transition_for(exam.state, ExamAction.BEGIN)  # cancelled, no-show, done: say so first
+    _walk_to_arrived(exam, actor, when, room, extra)
+    stops = exam_hard_stops(exam, on=timezone.localdate(when))
+    begun = {**extra, "missing": [s.code for s in stops]} if stops else extra
+    exam = _apply(exam, ExamAction.BEGIN, actor, at=when, details=begun)
+    return BegunAtModality(exam=exam, missing=stops)
+
+
 def _settle_stops(
     exam: Exam,
     stops: list[Stop],
@@ -592,7 +679,12 @@ def _settle_stops(
 
 @transaction.atomic
 def exam_complete(
-    *, exam: Exam, by: Any, at: datetime | None = None, images_count: int | None = None
+    *,
+    exam: Exam,
+    by: Any,
+    at: datetime | None = None,
+    images_count: int | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Exam:
     actor = as_actor(by)
     exam = _lock(exam)
@@ -600,16 +692,28 @@ def exam_complete(
     if images_count is not None:
         exam.images_count = images_count
         fields = ("images_count",)
-    return _apply(exam, ExamAction.COMPLETE, actor, at=at, update_fields=fields)
+    return _apply(exam, ExamAction.COMPLETE, actor, at=at, details=details, update_fields=fields)
 
 
 @transaction.atomic
 def exam_discontinue(
-    *, exam: Exam, by: Any, reason_code: str, reason: str = "", at: datetime | None = None
+    *,
+    exam: Exam,
+    by: Any,
+    reason_code: str,
+    reason: str = "",
+    at: datetime | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Exam:
     actor = as_actor(by)
     return _apply(
-        _lock(exam), ExamAction.DISCONTINUE, actor, at=at, reason_code=reason_code, reason=reason
+        _lock(exam),
+        ExamAction.DISCONTINUE,
+        actor,
+        at=at,
+        reason_code=reason_code,
+        reason=reason,
+        details=details,
     )
 
 

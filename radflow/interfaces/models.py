@@ -115,14 +115,20 @@ class PerformedProcedureStep(UUIDModel):
     performed_series = models.JSONField(default=list, blank=True)
     images_count = models.PositiveIntegerField(default=0)
     discontinuation_reason = models.CharField(max_length=200, blank=True)
+    #: RadFlow's discontinue reason code for the modality's coded reason (CID 9300).
+    discontinuation_code = models.CharField(max_length=32, blank=True)
     #: The dataset as received (pydicom JSON), the N-CREATE then each N-SET merged in.
     attributes = models.JSONField(default=dict, blank=True)
     #: Hard stops unmet when the modality began the exam: shown to the coordinator until cleared.
     missing = models.JSONField(default=list, blank=True)
+    #: True while the unmet stops wait for the coordinator (the board's and the page's query).
+    flagged = models.BooleanField(default=False)
     flag_cleared_at = models.DateTimeField(null=True, blank=True)
     flag_cleared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    #: What the coordinator did about the unmet stops when clearing the flag.
+    flag_cleared_note = models.TextField(blank=True)
     #: The last thing applying it to the exam could not do (shown on the reconciliation page).
     apply_error = models.TextField(blank=True)
     linked_at = models.DateTimeField(null=True, blank=True)
@@ -135,6 +141,15 @@ class PerformedProcedureStep(UUIDModel):
         indexes = [
             models.Index(fields=["exam", "created_at"], name="pps_exam_idx"),
             models.Index(fields=["accession_number"], name="pps_accession_idx"),
+            # The reconciliation page's two lists stay small; these keep them off a full scan.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(exam__isnull=True) | ~models.Q(apply_error=""),
+                name="pps_unreconciled_idx",
+            ),
+            models.Index(
+                fields=["created_at"], condition=models.Q(flagged=True), name="pps_flagged_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,10 +6,13 @@ elsewhere.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from radflow.core.dicom.worklist import NAME_KEY_MAX, name_key, person_name
 from radflow.db import UUIDModel
 
 
@@ -22,6 +25,34 @@ class AdministrativeSex(models.TextChoices):
     UNKNOWN = "U", "Unknown"
 
 
+class NameKeyField(models.CharField):  # type: ignore[type-arg]
+    """The patient's DICOM name, case-folded (``radflow.core.dicom.worklist.name_key``), for
+    indexed case-insensitive name queries (the worklist's ``PatientName`` key, on SQLite and
+    PostgreSQL alike: the folding is Python's, not the database's).
+
+    Derived, so the field computes it itself whenever the row is written (``save``, ``create``
+    and ``bulk_create`` all call ``pre_save``): no writer can forget it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_KEY_MAX)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> str:
+        value = name_key(
+            person_name(
+                *(
+                    getattr(model_instance, part, "") or ""
+                    for part in ("family_name", "given_name", "middle_name", "prefix", "suffix")
+                )
+            )
+        )
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Patient(UUIDModel):
     mrn = models.CharField("MRN", max_length=32)
     mrn_authority = models.CharField("MRN assigning authority", max_length=40, default="RADFLOW")
@@ -30,6 +61,8 @@ class Patient(UUIDModel):
     middle_name = models.CharField(max_length=80, blank=True)
     prefix = models.CharField(max_length=20, blank=True)
     suffix = models.CharField(max_length=20, blank=True)
+    #: ``FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX`` case-folded; kept by the field (see NameKeyField).
+    name_key = NameKeyField(db_index=True)
     birth_date = models.DateField()
     sex = models.CharField(max_length=1, choices=AdministrativeSex.choices)
     language = models.CharField(
@@ -46,7 +79,7 @@ class Patient(UUIDModel):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["name_key"])
 
     class Meta:
         ordering = ["family_name", "given_name", "birth_date"]
@@ -56,6 +89,11 @@ class Patient(UUIDModel):
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
+            # The worklist's Patient ID key names no assigning authority; pattern ops so
+            # PostgreSQL serves "MRN starts with" too, whatever the collation (SQLite: ignored).
+            models.Index(
+                fields=["mrn"], name="patient_mrn_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:

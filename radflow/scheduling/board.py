@@ -23,7 +23,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -296,6 +296,10 @@ BLOCK_FIELDS = (
 def _exams(room_ids: Sequence[UUID], start: datetime, end: datetime, on: date) -> list[Exam]:
     """Every exam of these rooms overlapping [start, end), with all a block shows: one query
     plus four prefetches."""
+    from radflow.interfaces.models import PerformedProcedureStep
+
+    # Begun at the modality with intake stops unmet (MPPS), until the coordinator clears it.
+    modality_flag = PerformedProcedureStep.objects.filter(exam=OuterRef("pk"), flagged=True)
     approved_on_day = Authorization.objects.filter(
         order=OuterRef("order"), status=AuthStatus.APPROVED
     ).filter(
@@ -328,6 +332,7 @@ def _exams(room_ids: Sequence[UUID], start: datetime, end: datetime, on: date) -
             auth_denied=Exists(
                 Authorization.objects.filter(order=OuterRef("order"), status=AuthStatus.DENIED)
             ),
+            mpps_missing=Subquery(modality_flag.order_by("-created_at").values("missing")[:1]),
         )
         .prefetch_related(
             Prefetch(
@@ -463,10 +468,18 @@ def _auth_warning(exam: Exam) -> Warning | None:
     return Warning("authorization", "Authorization pending")
 
 
+def _modality_warning(exam: Exam) -> Warning | None:
+    missing = getattr(exam, "mpps_missing", None)
+    if not missing or not isinstance(missing, list):
+        return None
+    codes = [str(item.get("code", "")) for item in missing if isinstance(item, dict)]
+    return Warning("modality", "Begun at the modality: " + ", ".join(codes))
+
+
 def _warnings(
     exam: Exam, patient: Patient, frame: DayFrame, problems: tuple[str, ...]
 ) -> tuple[Warning, ...]:
-    found: list[Warning | None] = []
+    found: list[Warning | None] = [_modality_warning(exam)]
     if problems:
         staff = str(exam.technologist)
         found.append(Warning("credential", f"{staff}: " + "; ".join(problems)))

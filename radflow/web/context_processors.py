@@ -175,6 +175,20 @@ NAVIGATION: tuple[NavSection, ...] = (
         url_names=("mine",),
     ),
     NavSection("Payers", "billing:payers", "billing.view_payer", namespaces=("billing",)),
+    NavSection(
+        "DICOM",
+        "interfaces:dicom",
+        "interfaces.view_applicationentity",
+        namespaces=("interfaces",),
+        url_names=("dicom", "dicom_policy", "ae_add", "ae_edit", "ae_deactivate"),
+    ),
+    NavSection(
+        "MPPS",
+        "interfaces:mpps",
+        "interfaces.change_performedprocedurestep",
+        namespaces=("interfaces",),
+        url_names=("mpps", "mpps_step", "mpps_link", "mpps_order", "mpps_clear"),
+    ),
     NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
     NavSection(
         "API tokens",

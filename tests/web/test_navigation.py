@@ -60,6 +60,8 @@ def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
         "My shifts",
         "Credentials",
         "Payers",
+        "DICOM",
+        "MPPS",
     ]
 
 
@@ -121,3 +123,10 @@ def test_technologist_sees_the_schedule_board_but_not_the_waitlist() -> None:
     labels = home_nav(Role.TECHNOLOGIST)
     assert "Schedule board" in labels
     assert "Waitlist" not in labels
+
+
+def test_biomed_keeps_the_dicom_registry_and_the_front_desk_does_not_see_it() -> None:
+    assert "DICOM" in home_nav(Role.BIOMED)
+    assert "DICOM" in home_nav(Role.DIRECTOR)
+    assert "DICOM" not in home_nav(Role.SCHEDULER)
+    assert "DICOM" not in home_nav(Role.TECHNOLOGIST)

@@ -6,6 +6,7 @@ import time
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radflow.demo import (
@@ -90,3 +91,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for username, label in DEMO_LOGINS:
             self.stdout.write(f"  {username:<24} {label}")
+        self.stdout.write(
+            f"DICOM worklist: AE {settings.DICOM_AE_TITLE} at 127.0.0.1:{settings.DICOM_PORT}"
+        )
