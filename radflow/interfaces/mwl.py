@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Func, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from radflow.audit.models import AccessChannel
@@ -137,8 +137,11 @@ def _stations(query: WorklistQuery) -> Q | None:
 
     Devices and registered AEs are few: one query reads those whose title (or name) the key
     may match (by its indexed value when it has no wild card), and the key's own test picks
-    among them. The result is a superset (a room with several registered AEs, a device
-    overriding its room's AE); ``matches`` decides. ``Q(pk__in=[])`` when no station can match.
+    among them. A device is booked only where it stands (``exams.services._book``), so a
+    matching device narrows to its room, and rooms narrow through (room, scheduled start) with
+    the date range; a device without a room (never booked so, but data may say otherwise) by its
+    own index. The result is a superset (a room with several stations); ``matches`` decides.
+    ``Q(pk__in=[])`` when no station can match.
     """
     result: Q | None = None
     for key_name, column in (("station_ae", "ae_title"), ("station_name", "station_name")):
@@ -153,15 +156,21 @@ def _stations(query: WorklistQuery) -> Q | None:
             aes = aes.filter(**{column: key.exact})
         rows = (
             devices.order_by()
-            .values_list(Value("device"), "pk", column)
-            .union(aes.order_by().values_list(Value("room"), "room_id", column), all=True)
+            .values_list("pk", "room_id", column)
+            .union(aes.order_by().values_list("device_id", "room_id", column), all=True)
         )
-        device_ids: list[Any] = []
-        room_ids: list[Any] = []
-        for kind, pk, value in rows:
-            if test(value):
-                (device_ids if kind == "device" else room_ids).append(pk)
-        narrowed = Q(device_id__in=device_ids) | Q(room_id__in=room_ids)
+        room_ids: set[Any] = set()
+        roomless: list[Any] = []
+        for device_id, room_id, value in rows:
+            if not test(value):
+                continue
+            if room_id is not None:
+                room_ids.add(room_id)
+            elif device_id is not None:
+                roomless.append(device_id)
+        narrowed = Q(room_id__in=sorted(room_ids, key=str))
+        if roomless:
+            narrowed |= Q(device_id__in=roomless)
         result = narrowed if result is None else result & narrowed
     return result
 

@@ -91,9 +91,7 @@ class Patient(UUIDModel):
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
             # The worklist's Patient ID key names no assigning authority; pattern ops so
             # PostgreSQL serves "MRN starts with" too, whatever the collation (SQLite: ignored).
-            models.Index(
-                fields=["mrn"], name="patient_mrn_idx", opclasses=["varchar_pattern_ops"]
-            ),
+            models.Index(fields=["mrn"], name="patient_mrn_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,9 @@ def response(status: int, identifier: bytes | None = None, message_id: int = 7) 
     return primitive
 
 
-def pynetdicom_pdvs(primitive: C_FIND, context_id: int, max_pdu: int) -> list[list[object]]:
+def pynetdicom_pdvs(
+    primitive: C_FIND, context_id: int, max_pdu: int
+) -> list[list[tuple[int, bytes]]]:
     message = C_FIND_RSP()
     message.primitive_to_message(primitive)
     return [p.presentation_data_value_list for p in message.encode_msg(context_id, max_pdu)]
@@ -72,10 +74,11 @@ def test_an_encoded_answer_goes_out_as_it_is_and_any_other_encoding_is_pydicoms(
     from pynetdicom import service_class
 
     dicom_wire.install()
+    encode = service_class.encode  # type: ignore[attr-defined]
     full = Dataset()
     full.PatientID = "MRN001"
     answer = EncodedAnswer(b"\x10\x00\x20\x00\x06\x00\x00\x00MRN001", True, lambda: full)
-    assert service_class.encode(answer, True, True) == b"\x10\x00\x20\x00\x06\x00\x00\x00MRN001"
-    explicit = service_class.encode(answer, False, True)
+    assert encode(answer, True, True) == b"\x10\x00\x20\x00\x06\x00\x00\x00MRN001"
+    explicit = encode(answer, False, True)
     assert explicit == b"\x10\x00\x20\x00LO\x06\x00MRN001"
-    assert service_class.encode(full, True, True) == b"\x10\x00\x20\x00\x06\x00\x00\x00MRN001"
+    assert encode(full, True, True) == b"\x10\x00\x20\x00\x06\x00\x00\x00MRN001"
