@@ -395,7 +395,7 @@ def split(files: list[Path], repeat: int, profile: bool) -> dict[str, Any]:
         make_event = handlers[slowest][1]
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in range(max(3, repeat)):
+        for _ in range(3):
             list(handle_find(make_event()))
         profiler.disable()
         out = io.StringIO()
@@ -403,7 +403,7 @@ def split(files: list[Path], repeat: int, profile: bool) -> dict[str, Any]:
         stats.sort_stats("cumulative").print_stats(30)
         report["profile"] = {
             "query": slowest,
-            "calls": max(3, repeat),
+            "calls": 3,
             "top_cumulative": [line for line in out.getvalue().splitlines() if line.strip()][:45],
         }
     return report

@@ -9,22 +9,11 @@ from django import forms
 from django.utils import timezone
 
 from radflow.catalog.models import Competency, ExamType
-from radflow.core.errors import ValidationFailed
 from radflow.credentials.models import CredentialType, CreditCategory, PlanStatus
 from radflow.staff.models import JobRole, StaffMember
+from radflow.web.forms import ServiceErrorsMixin
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-class ServiceErrorsMixin:
-    """Put a service's ``ValidationFailed`` on the matching fields (or the form as a whole)."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for name, messages in exc.errors.items():
-            target = name if name in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
 
 
 def _clinical_staff() -> Any:

@@ -12,7 +12,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from radflow.catalog.models import ExamType
-from radflow.core.errors import ValidationFailed
 from radflow.core.hard_stops import Stop
 from radflow.exams.models import Exam, HardStop, Override, ReasonKind
 from radflow.exams.selectors import Gap, reason_choices
@@ -21,24 +20,10 @@ from radflow.orders.models import Priority
 from radflow.orders.selectors import auth_booking_problem
 from radflow.scheduling.models import Modality, Room, Site
 from radflow.staff.models import JobRole, StaffMember
+from radflow.web.forms import ServiceErrorsMixin
 
 #: ``<input type="datetime-local">`` sends this; the value is read in the current time zone.
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class ServiceErrorsMixin:
-    """Put a service's ``ValidationFailed`` on the matching fields (or the form as a whole)."""
-
-    #: Service field names that a form shows under another name.
-    field_aliases: dict[str, str] = {}
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for name, messages in exc.errors.items():
-            name = self.field_aliases.get(name, name)
-            target = name if name in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
 
 
 class ExamActionForm(ServiceErrorsMixin, forms.Form):

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 
 from radflow.intake.models import ConsentMethod, IdentityMethod, ScreeningResult
-from radflow.patients.forms import ServiceErrorsMixin
 from radflow.patients.languages import LANGUAGE_CHOICES
+from radflow.web.forms import ServiceErrorsMixin
 
 #: Touch-friendly yes/no/unknown for nullable booleans (a checkbox cannot say "not asked").
 YES_NO_UNKNOWN = [("", "Not asked"), ("yes", "Yes"), ("no", "No")]

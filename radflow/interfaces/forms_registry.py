@@ -6,20 +6,9 @@ from typing import Any
 
 from django import forms
 
-from radflow.core.errors import ValidationFailed
 from radflow.interfaces.models import ApplicationEntity, UnknownCallerPolicy
 from radflow.scheduling.models import Device, Modality, Room
-
-
-class _ServiceErrorsMixin:
-    """Put a service's ``ValidationFailed`` on the matching fields (or the form as a whole)."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for name, messages in exc.errors.items():
-            target = name if name in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
+from radflow.web.forms import ServiceErrorsMixin
 
 
 class _DeviceChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -34,7 +23,7 @@ class _RoomChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{obj.code} {obj.name} ({obj.site.code})"
 
 
-class ApplicationEntityForm(_ServiceErrorsMixin, forms.Form):
+class ApplicationEntityForm(ServiceErrorsMixin, forms.Form):
     ae_title = forms.CharField(
         label="AE title",
         max_length=16,
@@ -116,7 +105,7 @@ class ApplicationEntityForm(_ServiceErrorsMixin, forms.Form):
         }
 
 
-class DicomPolicyForm(_ServiceErrorsMixin, forms.Form):
+class DicomPolicyForm(ServiceErrorsMixin, forms.Form):
     unknown_caller = forms.ChoiceField(
         label="A modality whose AE title is not registered",
         choices=UnknownCallerPolicy.choices,

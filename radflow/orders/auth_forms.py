@@ -12,7 +12,7 @@ from django import forms
 from radflow.billing.models import Payer
 from radflow.catalog.models import ProcedureCode
 from radflow.orders.models import Authorization, AuthStatus, ContactChannel
-from radflow.patients.forms import ServiceErrorsMixin
+from radflow.web.forms import ServiceErrorsMixin
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

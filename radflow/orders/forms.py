@@ -21,8 +21,8 @@ from radflow.orders.models import (
     Priority,
     Requirement,
 )
-from radflow.patients.forms import ServiceErrorsMixin
 from radflow.scheduling.models import Modality
+from radflow.web.forms import ServiceErrorsMixin
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 

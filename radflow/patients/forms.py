@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
-from radflow.core.errors import ValidationFailed
 from radflow.patients.languages import LANGUAGE_CHOICES
 from radflow.patients.models import (
     AdministrativeSex,
@@ -15,17 +12,7 @@ from radflow.patients.models import (
     Patient,
 )
 from radflow.patients.services import PATIENT_FIELDS
-
-
-class ServiceErrorsMixin:
-    """Put a service's ``ValidationFailed`` on the matching fields (or the form as a whole)."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for field, messages in exc.errors.items():
-            target = field if field in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
+from radflow.web.forms import ServiceErrorsMixin
 
 
 class PatientForm(ServiceErrorsMixin, forms.ModelForm):  # type: ignore[type-arg]

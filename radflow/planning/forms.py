@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
-from radflow.core.errors import ValidationFailed
 from radflow.planning.models import DepartmentSchedulingSettings, PlanKind
 from radflow.scheduling.models import Site
-
-
-class ServiceErrorsMixin:
-    """Put a service's ``ValidationFailed`` on the matching fields (or the form as a whole)."""
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for name, messages in exc.errors.items():
-            target = name if name in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
+from radflow.web.forms import ServiceErrorsMixin
 
 
 class PlanStartForm(forms.Form):

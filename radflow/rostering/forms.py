@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 
-from radflow.patients.forms import ServiceErrorsMixin
 from radflow.rostering.models import (
     CoverageRequirement,
     LeaveKind,
@@ -24,6 +23,7 @@ from radflow.rostering.models import (
 )
 from radflow.rostering.services import SHIFT_TYPE_FIELDS
 from radflow.staff.models import StaffMember
+from radflow.web.forms import ServiceErrorsMixin
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"})

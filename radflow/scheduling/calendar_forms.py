@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from radflow.catalog.models import ExamType, PatientClass
-from radflow.patients.forms import ServiceErrorsMixin
 from radflow.scheduling.availability import local_at
 from radflow.scheduling.calendars import opening_field
 from radflow.scheduling.models import Room, Site, Weekday
+from radflow.web.forms import ServiceErrorsMixin
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")

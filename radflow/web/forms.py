@@ -17,16 +17,35 @@ from radflow.core.errors import ValidationFailed
 T = TypeVar("T")
 
 
-def service_errors_to_form(form: forms.BaseForm, exc: ValidationFailed) -> None:
-    """A service's refusal on the fields it names (the form as a whole for the others)."""
+def service_errors_to_form(
+    form: forms.BaseForm, exc: ValidationFailed, aliases: dict[str, str] | None = None
+) -> None:
+    """A service's refusal on the fields it names (the form as a whole for the others);
+    ``aliases`` maps a service's field name to the form's when they differ."""
     custom = getattr(form, "add_service_errors", None)
     if custom is not None:
         custom(exc)
         return
     for name, field_messages in exc.errors.items():
+        name = (aliases or {}).get(name, name)
         target = name if name in form.fields else None
         for message in field_messages:
             form.add_error(target, message)
+
+
+class ServiceErrorsMixin:
+    """Gives a form ``add_service_errors``: a service's ``ValidationFailed`` on its fields."""
+
+    #: Service field names that a form shows under another name.
+    field_aliases: dict[str, str] = {}
+
+    def add_service_errors(self, exc: ValidationFailed) -> None:
+        form: Any = self
+        for name, field_messages in exc.errors.items():
+            name = self.field_aliases.get(name, name)
+            target = name if name in form.fields else None
+            for message in field_messages:
+                form.add_error(target, message)
 
 
 @dataclass(frozen=True)
