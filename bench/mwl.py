@@ -32,7 +32,7 @@ Targets (issue 6): server cost at the smallest size >= 25x lower than both peers
 at the largest size; per-process time within 1.5x of the bare pynetdicom floor at every size; no
 errors under load. The machine is shared: load averages are recorded per phase.
 
-    .venv/bin/python bench/mwl.py                                 # about 10 minutes
+    .venv/bin/python bench/mwl.py                                 # about 11 minutes here
     .venv/bin/python bench/mwl.py --sizes 2000 --db sqlite --repeat 5 --load-seconds 10
     .venv/bin/python bench/mwl.py --work-dir /tmp/mwl-bench        # keep (and reuse) the data
 
