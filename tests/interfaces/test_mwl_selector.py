@@ -303,7 +303,9 @@ def driving_index(text: str) -> str:
             lambda w: modality_query(
                 ScheduledStationAETitle="US_ROOM_A", ScheduledProcedureStepStartDate=""
             ),
-            "exam_room_start_idx",
+            # With no date, either index finds the room's open steps without a scan; which one
+            # PostgreSQL picks depends on its statistics (it changed within one CI run).
+            ("exam_room_start_idx", "exam_state_start_idx"),
             id="station",
         ),
         pytest.param(
@@ -320,8 +322,11 @@ def driving_index(text: str) -> str:
         ),
     ],
 )
-def test_every_narrowing_key_is_served_by_its_index(world: World, ds: Any, index: str) -> None:
+def test_every_narrowing_key_is_served_by_its_index(
+    world: World, ds: Any, index: str | tuple[str, ...]
+) -> None:
     text = plan(ds(world))
     assert not scans(text, "exams_exam"), text
     assert not scans(text, "patients_patient"), text
-    assert index in driving_index(text), text
+    accepted = (index,) if isinstance(index, str) else index
+    assert any(name in driving_index(text) for name in accepted), text
