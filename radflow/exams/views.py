@@ -123,6 +123,12 @@ def exam_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "charges": selectors.exam_charges(exam),
         "stops": stops,
         "actions": actions,
+        # A modality began the exam with stops unmet (DICOM MPPS): shown until a coordinator
+        # clears it on the reconciliation page. Read through the reverse relation so the exams
+        # app does not import the interfaces app that depends on it.
+        "modality_flags": list(
+            exam.performed_steps.filter(flagged=True).values("calling_ae", "missing", "created_at")
+        ),
     }
     return render(request, "exams/detail.html", context)
 

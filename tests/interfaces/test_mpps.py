@@ -560,6 +560,8 @@ def test_a_scan_begun_with_a_hard_stop_unmet_is_accepted_and_flagged_until_clear
     board = read_board(client.get(board_url(place.site, MONDAY)))
     warning = "Begun at the modality: " + ", ".join(codes)
     assert warning in board.blocks[exam.accession_number].warnings
+    exam_page = reverse("exams:detail", kwargs={"pk": exam.pk})
+    assert "Begun at the modality with hard stops unmet" in client.get(exam_page).content.decode()
 
     response = client.post(
         reverse("interfaces:mpps_clear", kwargs={"pk": step.pk}),
@@ -571,6 +573,7 @@ def test_a_scan_begun_with_a_hard_stop_unmet_is_accepted_and_flagged_until_clear
     assert f'id="flag-{step.pk}"' not in client.get(reverse("interfaces:mpps")).content.decode()
     board = read_board(client.get(board_url(place.site, MONDAY)))
     assert warning not in board.blocks[exam.accession_number].warnings
+    assert "Begun at the modality" not in client.get(exam_page).content.decode()
 
 
 def test_the_page_logs_each_patient_it_shows_and_refuses_other_roles(
