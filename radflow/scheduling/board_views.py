@@ -47,6 +47,7 @@ from radflow.scheduling.forms import RoomStatusForm
 from radflow.scheduling.models import Room, RoomStatus, Site
 from radflow.scheduling.services import room_set_status
 from radflow.staff.models import JobRole, StaffMember
+from radflow.web.forms import ServiceErrorsMixin
 
 #: Who may open the board: everyone who already reads exams and rooms (the same people who see
 #: the STAT board); each render is audited per patient shown.
@@ -471,9 +472,11 @@ class StaffChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{staff}{mark}"
 
 
-class MoveForm(forms.Form):
+class MoveForm(ServiceErrorsMixin, forms.Form):
     """Where and when the booking should go. The dialog sends a date and a wall-clock time in the
     room's site zone; drag-and-drop sends the board's day and the real minute from midnight."""
+
+    field_aliases = {"start": "time", "room_id": "room", "technologist": "staff", "at": "time"}
 
     room = forms.ModelChoiceField(queryset=Room.objects.none())
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -536,13 +539,6 @@ class MoveForm(forms.Form):
         else:
             self.add_error("time", "Give the new start time.")
         return data
-
-    def add_service_errors(self, exc: ValidationFailed) -> None:
-        aliases = {"start": "time", "room_id": "room", "technologist": "staff", "at": "time"}
-        for name, field_messages in exc.errors.items():
-            target = aliases.get(name, name)
-            for message in field_messages:
-                self.add_error(target if target in self.fields else None, message)
 
 
 def _eligible(exam: Exam) -> set[UUID]:

@@ -17,20 +17,21 @@ from radflow.core.errors import ValidationFailed
 T = TypeVar("T")
 
 
-def service_errors_to_form(
-    form: forms.BaseForm, exc: ValidationFailed, aliases: dict[str, str] | None = None
-) -> None:
-    """A service's refusal on the fields it names (the form as a whole for the others);
-    ``aliases`` maps a service's field name to the form's when they differ."""
+def _put_on_fields(form: Any, exc: ValidationFailed, aliases: dict[str, str]) -> None:
+    for name, field_messages in exc.errors.items():
+        target = aliases.get(name, name)
+        for message in field_messages:
+            form.add_error(target if target in form.fields else None, message)
+
+
+def service_errors_to_form(form: forms.BaseForm, exc: ValidationFailed) -> None:
+    """A service's refusal on the fields it names (the form as a whole for the others), through
+    the form's own ``add_service_errors`` when it has one."""
     custom = getattr(form, "add_service_errors", None)
     if custom is not None:
         custom(exc)
-        return
-    for name, field_messages in exc.errors.items():
-        name = (aliases or {}).get(name, name)
-        target = name if name in form.fields else None
-        for message in field_messages:
-            form.add_error(target, message)
+    else:
+        _put_on_fields(form, exc, {})
 
 
 class ServiceErrorsMixin:
@@ -40,12 +41,7 @@ class ServiceErrorsMixin:
     field_aliases: dict[str, str] = {}
 
     def add_service_errors(self, exc: ValidationFailed) -> None:
-        form: Any = self
-        for name, field_messages in exc.errors.items():
-            name = self.field_aliases.get(name, name)
-            target = name if name in form.fields else None
-            for message in field_messages:
-                form.add_error(target, message)
+        _put_on_fields(self, exc, self.field_aliases)
 
 
 @dataclass(frozen=True)
