@@ -135,9 +135,8 @@ def handle_n_create(event: Any) -> Reply:
             calling_ae,
             type(error).__name__,
         )
+        connections.close_all()  # a lost database: the next message opens a fresh connection
         return _status(Status.PROCESSING_FAILURE, "RadFlow could not process the step"), None
-    finally:
-        connections.close_all()  # this pynetdicom thread's connections: none is left open
 
 
 def handle_n_set(event: Any) -> Reply:
@@ -171,6 +170,5 @@ def handle_n_set(event: Any) -> Reply:
         logger.error(
             "MPPS N-SET %s from %s failed: unexpected %s", uid, calling_ae, type(error).__name__
         )
+        connections.close_all()  # a lost database: the next message opens a fresh connection
         return _status(Status.PROCESSING_FAILURE, "RadFlow could not process the update"), None
-    finally:
-        connections.close_all()
