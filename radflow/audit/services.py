@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router, transaction
@@ -29,7 +30,6 @@ from django.utils import timezone
 
 from radflow.audit.models import AccessChannel, AccessLog, AccessLogHead
 from radflow.core.audit_chain import GENESIS_HASH, row_hash
-from radflow.patients.models import Patient
 
 USER_AGENT_MAX = 200
 
@@ -65,11 +65,28 @@ class AccessSource:
         )
 
 
+class PatientKey(Protocol):
+    """What a log row names of a patient: a ``Patient``, or a ``PatientRef`` where the reader
+    holds only the id and MRN (a cached board, a worklist answer built from plain rows)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def mrn(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PatientRef:
+    pk: Any
+    mrn: str
+
+
 @transaction.atomic
 def access_record(
     *,
     user: AbstractBaseUser | AnonymousUser | None,
-    patients: Iterable[Patient],
+    patients: Iterable[PatientKey],
     action: str,
     source: AccessSource,
 ) -> list[AccessLog]:

@@ -33,7 +33,7 @@ from django.db.models import CharField, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from radflow.audit.models import AccessChannel
-from radflow.audit.services import AccessSource, access_record
+from radflow.audit.services import AccessSource, PatientRef, access_record
 from radflow.catalog.models import ExamType
 from radflow.core.dicom.matching import TextKey, WorklistQuery, matches, string_matcher
 from radflow.core.dicom.worklist import (
@@ -48,7 +48,7 @@ from radflow.core.exam_states import ExamState
 from radflow.exams.models import Exam
 from radflow.intake.models import ScreeningAnswer
 from radflow.interfaces.models import ApplicationEntity
-from radflow.patients.models import Allergy, Patient
+from radflow.patients.models import Allergy
 from radflow.scheduling.models import Device
 
 #: Exams a modality may still perform: what the worklist lists.
@@ -424,7 +424,7 @@ def worklist_read(
     entries = list(worklist_entries(query, restriction=restriction))
     if entries:
         patients = {
-            entry.patient_key: Patient(id=uuid.UUID(entry.patient_key), mrn=entry.patient_id)
+            entry.patient_key: PatientRef(uuid.UUID(entry.patient_key), entry.patient_id)
             for entry in entries
         }
         access_record(

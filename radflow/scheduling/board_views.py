@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -34,11 +34,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from radflow.accounts.access import page_requires
 from radflow.audit.models import AccessChannel
-from radflow.audit.services import AccessSource, access_record
+from radflow.audit.services import AccessSource, PatientRef, access_record
 from radflow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from radflow.exams.models import Exam, ReasonKind
 from radflow.exams.selectors import exam_get_audited, reason_choices
-from radflow.patients.models import Patient
 from radflow.planning.selectors import latest_run, replan_suggestion
 from radflow.scheduling import board as selectors
 from radflow.scheduling import booking
@@ -179,12 +178,6 @@ def _replan(request: HttpRequest, query: BoardQuery) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _PatientRef:
-    pk: UUID
-    mrn: str
-
-
-@dataclass(frozen=True)
 class BodyRender:
     """The board body as sent, and what the page around it needs."""
 
@@ -304,7 +297,7 @@ def _board_body(
         user=request.user,
         # The log reads only a patient's id and MRN: the cached pairs stand in for the rows
         # (building a hundred model instances per page cost more than the log itself).
-        patients=[cast(Patient, _PatientRef(pk, mrn)) for pk, mrn in shown],
+        patients=[PatientRef(pk, mrn) for pk, mrn in shown],
         action="scheduling.board",
         source=_web(request),
     )
