@@ -97,10 +97,12 @@ DOWNTIME_EDITORS = frozenset({Role.COORDINATOR, Role.BIOMED, Role.ADMIN})
 
 #: The DICOM AE registry (issue 6): biomed keeps the modalities and the unknown-caller policy;
 #: the coordinator and the director read it.
-DICOM_REGISTRY_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.BIOMED, Role.ADMIN})
+DICOM_REGISTRY_READERS = frozenset(
+    {Role.COORDINATOR, Role.DIRECTOR, Role.BIOMED, Role.INTERFACE_ANALYST, Role.ADMIN}
+)
 DICOM_REGISTRY_EDITORS = frozenset({Role.BIOMED, Role.ADMIN})
 #: MPPS reconciliation (issue 6): the coordinator links steps and clears flags; the director reads.
-MPPS_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.ADMIN})
+MPPS_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.INTERFACE_ANALYST, Role.ADMIN})
 MPPS_RECONCILERS = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 PAGES: dict[str, Expectation] = {

@@ -22,6 +22,7 @@ ROLE_STAFF: dict[Role, JobRole | None] = {
     Role.BILLING: JobRole.BILLING,
     Role.BIOMED: JobRole.BIOMED,
     Role.INFECTION_PREVENTIONIST: JobRole.INFECTION_PREVENTIONIST,
+    Role.INTERFACE_ANALYST: JobRole.IT,
     Role.AUDITOR: None,  # compliance sits outside the department
     Role.ADMIN: JobRole.IT,
 }

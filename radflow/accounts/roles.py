@@ -142,6 +142,20 @@ _DICOM_REGISTRY_EDIT = [
 _MPPS_VIEW = ["interfaces.view_performedprocedurestep"]
 _MPPS_RECONCILE = [*_MPPS_VIEW, "interfaces.change_performedprocedurestep"]
 
+#: The HL7 message console (issue 7): the coordinator finds and replays messages; the interface
+#: analyst also keeps the interfaces, the destinations and the retention setting.
+_HL7_CONSOLE = ["interfaces.view_hl7message", "interfaces.replay_hl7message"]
+_HL7_SETUP = [
+    *_HL7_CONSOLE,
+    *(
+        f"interfaces.{action}_{model}"
+        for model in ("hl7interface", "hl7destination")
+        for action in ("view", "add", "change", "delete")
+    ),
+    "interfaces.view_interfacesettings",
+    "interfaces.change_interfacesettings",
+]
+
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
         *_DEPARTMENT_VIEW,
@@ -177,6 +191,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_DOWNTIME_EDIT,
         *_DICOM_REGISTRY_VIEW,
         *_MPPS_RECONCILE,
+        *_HL7_CONSOLE,
     ],
     Role.SCHEDULER: [
         *_DEPARTMENT_VIEW,
@@ -247,6 +262,14 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     ],
     Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT, *_DOWNTIME_EDIT, *_DICOM_REGISTRY_EDIT],
     Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_ORDER_VIEW],
+    Role.INTERFACE_ANALYST: [
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_ORDER_VIEW,
+        *_HL7_SETUP,
+        *_DICOM_REGISTRY_VIEW,
+        *_MPPS_VIEW,
+    ],
     Role.AUDITOR: [
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,

@@ -17,6 +17,7 @@ class Role(StrEnum):
     BILLING = "billing"
     BIOMED = "biomed"
     INFECTION_PREVENTIONIST = "infection_preventionist"
+    INTERFACE_ANALYST = "interface_analyst"
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -34,6 +35,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.BILLING: "Billing",
     Role.BIOMED: "Biomedical engineer",
     Role.INFECTION_PREVENTIONIST: "Infection preventionist",
+    Role.INTERFACE_ANALYST: "Interface analyst",
     Role.AUDITOR: "Auditor (read only)",
     Role.ADMIN: "Administrator",
 }
