@@ -38,6 +38,9 @@ class AccessLog(models.Model):
         null=True,
         blank=True,
         db_constraint=False,
+        # No index of its own: the log is searched by username (kept here for that), and every
+        # index is paid for on each append, inside the chain lock that all readers wait for.
+        db_index=False,
         related_name="+",
     )
     username = models.CharField(max_length=150, db_index=True)
@@ -45,6 +48,8 @@ class AccessLog(models.Model):
         "patients.Patient",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        # Served by (patient, at) below: a second index on patient alone only slows appends.
+        db_index=False,
         related_name="+",
         null=True,
     )

@@ -29,7 +29,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from radflow.audit.models import AccessChannel, AccessLog, AccessLogHead
-from radflow.core.audit_chain import GENESIS_HASH, row_hash
+from radflow.core.audit_chain import GENESIS_HASH, chained_hashes
 
 USER_AGENT_MAX = 200
 
@@ -89,8 +89,9 @@ def access_record(
     patients: Iterable[PatientKey],
     action: str,
     source: AccessSource,
-) -> list[AccessLog]:
-    """Append one access row per patient read, chaining each to the one before.
+) -> list[int]:
+    """Append one access row per patient read, chaining each to the one before; returns the
+    rows' sequence numbers.
 
     A patient named more than once in ``patients`` (two orders on one work list) was read once,
     so it gets one row.
@@ -102,56 +103,79 @@ def access_record(
     AccessLogHead.objects.get_or_create(id=1, defaults={"row_hash": GENESIS_HASH})
     head = AccessLogHead.objects.select_for_update().get(id=1)
     authenticated = user is not None and user.is_authenticated
-    user_id = user.pk if authenticated and user is not None else None
-    username = user.get_username() if authenticated and user is not None else "anonymous"
-    now = timezone.now()
-    rows: list[AccessLog] = []
-    prev_hash, seq = head.row_hash, head.seq
-    for patient in patient_list:
-        seq += 1
-        row = AccessLog(
-            seq=seq,
-            at=now,
-            user_id=user_id,
-            username=username,
-            patient_id=patient.pk,
-            patient_mrn=patient.mrn,
-            action=action,
-            channel=source.channel,
-            ip_address=source.ip_address,
-            user_agent=source.user_agent,
-            prev_hash=prev_hash,
-        )
-        row.row_hash = row_hash(prev_hash, access_fields(row))
-        prev_hash = row.row_hash
-        rows.append(row)
-    _insert(rows)
-    head.seq, head.row_hash = seq, prev_hash
+    shared: dict[str, Any] = {
+        "at": timezone.now(),
+        "user_id": user.pk if authenticated and user is not None else None,
+        "username": user.get_username() if authenticated and user is not None else "anonymous",
+        "action": action,
+        "channel": str(source.channel),
+        "ip_address": source.ip_address,
+        "user_agent": source.user_agent,
+    }
+    varying = [
+        {
+            "seq": head.seq + offset,
+            "patient_id": str(patient.pk) if patient.pk else None,
+            "patient_mrn": patient.mrn,
+        }
+        for offset, patient in enumerate(patient_list, start=1)
+    ]
+    hashes = chained_hashes(head.row_hash, shared, varying)
+    _insert(shared, varying, [head.row_hash, *hashes[:-1]], hashes)
+    head.seq, head.row_hash = varying[-1]["seq"], hashes[-1]
     head.save(update_fields=["seq", "row_hash"])
-    return rows
+    return [row["seq"] for row in varying]
 
 
-def _insert(rows: list[AccessLog]) -> None:
+def _insert(
+    shared: dict[str, Any],
+    varying: list[dict[str, Any]],
+    prev_hashes: list[str],
+    hashes: list[str],
+) -> None:
     """One ``executemany`` of the rows' values, inside the chain head's lock.
 
-    ``bulk_create`` compiles every field of every row into SQL; for the board's 150 patients that
-    cost more than the insert itself, and it ran while every other writer waited for the lock."""
+    No model instances: building and preparing one ``AccessLog`` per row cost more than the
+    insert itself (the board logs 150 patients, a worklist week hundreds), and it ran while
+    every other writer waited for the lock. Shared values are prepared for the database once.
+    """
     connection = connections[router.db_for_write(AccessLog)]
-    fields = AccessLog._meta.concrete_fields
+    fields = {f.attname: f for f in AccessLog._meta.concrete_fields}
+    prepared = {
+        name: fields[name].get_db_prep_save(value, connection) for name, value in shared.items()
+    }
+    patient_field = fields["patient_id"]
+    columns = [*prepared, "seq", "patient_id", "patient_mrn", "prev_hash", "row_hash"]
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (quoted model names; values are parameters)
         quote(AccessLog._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
+        ", ".join(quote(fields[name].column) for name in columns),
+        ", ".join(["%s"] * len(columns)),
     )
+    constant = list(prepared.values())
     params = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows
+        [
+            *constant,
+            row["seq"],
+            patient_field.get_db_prep_save(row["patient_id"], connection),
+            row["patient_mrn"],
+            prev_hash,
+            row_hash,
+        ]
+        for row, prev_hash, row_hash in zip(varying, prev_hashes, hashes, strict=True)
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    for row in rows:  # as bulk_create leaves them: saved rows, not new ones
-        row._state.adding = False
-        row._state.db = connection.alias
+        if connection.vendor != "postgresql":
+            cursor.executemany(sql, params)  # in-process SQLite: no round trips to save
+            return
+        # psycopg sends an executemany as one statement per row; COPY streams them all.
+        copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(AccessLog._meta.db_table),
+            ", ".join(quote(fields[name].column) for name in columns),
+        )
+        with cursor.cursor.copy(copy_sql) as copy:
+            for row in params:
+                copy.write_row(row)
 
 
 def access_fields(row: AccessLog) -> dict[str, object]:

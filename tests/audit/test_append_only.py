@@ -13,13 +13,13 @@ from tests.patients.factories import PatientFactory
 
 @pytest.fixture
 def logged_row(coordinator: User) -> AccessLog:
-    rows = access_record(
+    (seq,) = access_record(
         user=coordinator,
         patients=[PatientFactory.create()],
         action="patient.detail",
         source=AccessSource(AccessChannel.WEB, "127.0.0.1", "pytest"),
     )
-    return rows[0]
+    return AccessLog.objects.get(seq=seq)
 
 
 @pytest.mark.django_db

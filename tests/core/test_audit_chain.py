@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from radflow.core.audit_chain import (
     GENESIS_HASH,
     BrokenLink,
+    chained_hashes,
     row_hash,
     verify_chain,
     verify_head,
@@ -133,3 +134,36 @@ def test_any_reordering_is_caught(order: list[int]) -> None:
     shuffled = [rows[i] for i in order]
     _, broken = verify_chain(shuffled)
     assert (broken is None) == (order == sorted(order))
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@given(
+    username=_TEXT,
+    user_agent=_TEXT,
+    user_id=st.one_of(st.none(), st.integers(0, 10**9)),
+    ip=st.one_of(st.none(), st.just("10.0.0.1"), st.just("::1")),
+    mrns=st.lists(_TEXT, min_size=1, max_size=6),
+)
+def test_a_run_of_rows_hashes_exactly_as_row_by_row(
+    username: str, user_agent: str, user_id: int | None, ip: str | None, mrns: list[str]
+) -> None:
+    shared = {
+        "at": START,
+        "user_id": user_id,
+        "username": username,
+        "action": "worklist.read",
+        "channel": "dicom",
+        "ip_address": ip,
+        "user_agent": user_agent,
+    }
+    varying = [
+        {"seq": seq, "patient_id": None if seq == 2 else f"id-{seq}", "patient_mrn": mrn}
+        for seq, mrn in enumerate(mrns, start=1)
+    ]
+    expected, prev = [], GENESIS_HASH
+    for row in varying:
+        prev = row_hash(prev, {**shared, **row})
+        expected.append(prev)
+    assert chained_hashes(GENESIS_HASH, shared, varying) == expected
