@@ -112,19 +112,20 @@ def access_record(
         "ip_address": source.ip_address,
         "user_agent": source.user_agent,
     }
-    varying = [
+    first = head.seq + 1
+    varying: list[dict[str, Any]] = [
         {
-            "seq": head.seq + offset,
+            "seq": first + offset,
             "patient_id": str(patient.pk) if patient.pk else None,
             "patient_mrn": patient.mrn,
         }
-        for offset, patient in enumerate(patient_list, start=1)
+        for offset, patient in enumerate(patient_list)
     ]
     hashes = chained_hashes(head.row_hash, shared, varying)
     _insert(shared, varying, [head.row_hash, *hashes[:-1]], hashes)
-    head.seq, head.row_hash = varying[-1]["seq"], hashes[-1]
+    head.seq, head.row_hash = first + len(varying) - 1, hashes[-1]
     head.save(update_fields=["seq", "row_hash"])
-    return [row["seq"] for row in varying]
+    return list(range(first, first + len(varying)))
 
 
 def _insert(
