@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from radflow.api import api
+from radflow.interfaces.fhir.api import fhir_api
 
 urlpatterns = [
     path("", include("radflow.web.urls")),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("interfaces/", include("radflow.interfaces.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("fhir/R4/", fhir_api.urls),
 ]
 
 handler403 = "radflow.web.views.permission_denied"

@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import MAX_OFFSET
 from radflow.audit.selectors import access_log_search
 from radflow.patients.selectors import patient_ids_matching
 
@@ -42,7 +43,7 @@ class AccessFilters(Schema):
     until: date | None = Field(None, description="inclusive")
     channel: str = ""
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get(

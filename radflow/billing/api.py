@@ -7,9 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import LimitOffsetPagination
 from radflow.billing import selectors, services
 from radflow.billing.models import PayerType
 from radflow.billing.schemas import PayerIn, PayerOut

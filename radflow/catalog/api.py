@@ -8,9 +8,10 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import LimitOffsetPagination
 from radflow.catalog import selectors
 from radflow.catalog.schemas import ExamTypeDetailOut, ExamTypeOut
 

@@ -10,9 +10,10 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import LimitOffsetPagination
 from radflow.catalog.models import ExamType
 from radflow.core.errors import NotFound
 from radflow.credentials import selectors

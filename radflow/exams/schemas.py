@@ -14,6 +14,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import Field
 
+from radflow.api_pagination import MAX_OFFSET
 from radflow.core.exam_states import ExamState
 
 
@@ -83,7 +84,7 @@ class ExamFilters(Schema):
     state: ExamState | None = None
     date: dt.date | None = Field(None, description="Booked on this day (the department's zone).")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 # --- action bodies ------------------------------------------------------------------------------

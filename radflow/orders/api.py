@@ -16,6 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import MAX_OFFSET
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource, access_record
 from radflow.billing.models import Payer
@@ -58,7 +59,7 @@ class OrderFilters(Schema):
     state: ExamState | None = None
     complete: bool | None = None
     limit: int = Field(25, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/", response=OrderListOut, summary="List orders", auth=requires("orders.view_order"))

@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import MAX_OFFSET
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource
 from radflow.core.errors import ValidationFailed
@@ -33,7 +34,7 @@ class PatientFilters(Schema):
     mrn: str = ""
     birth_date: date | None = None
     limit: int = Field(25, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get(

@@ -11,9 +11,10 @@ from uuid import UUID
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from radflow.accounts.api_auth import requires
+from radflow.api_pagination import LimitOffsetPagination
 from radflow.catalog.models import ExamType
 from radflow.core.errors import Conflict, NotFound, ValidationFailed
 from radflow.exams.models import Exam
