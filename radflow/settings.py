@@ -214,6 +214,16 @@ if not TESTING:
         }
     }
 HL7_PORT = env_int("RADFLOW_HL7_PORT", 2575)
+#: The EHR's interface engine must reach the MLLP listener; the interface settings decide who
+#: is accepted.
+HL7_HOST = env_str("RADFLOW_HL7_HOST", "0.0.0.0")  # noqa: S104
+#: A larger message is refused (AR) and only its start kept: orders and reports are a few KB.
+HL7_MAX_MESSAGE_BYTES = env_int("RADFLOW_HL7_MAX_MESSAGE_BYTES", 1_000_000)
+#: Connecting to a destination, sending and reading its ACK; past it the message is retried.
+HL7_SEND_TIMEOUT_SECONDS = env_int("RADFLOW_HL7_SEND_TIMEOUT_SECONDS", 10)
+#: MSH-3 of what RadFlow sends; MSH-4 is the site's code unless a facility is set here.
+HL7_SENDING_APPLICATION = env_str("RADFLOW_HL7_SENDING_APPLICATION", "RADFLOW")
+HL7_SENDING_FACILITY = env_str("RADFLOW_HL7_SENDING_FACILITY", "")
 DICOM_PORT = env_int("RADFLOW_DICOM_PORT", 11112)
 DICOM_AE_TITLE = env_str("RADFLOW_DICOM_AE_TITLE", "RADFLOW")
 #: Modalities on the network must reach the DICOM server; the AE registry decides who may talk.

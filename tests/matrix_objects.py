@@ -194,6 +194,33 @@ def _performed_step() -> Any:
     )
 
 
+def _hl7_objects() -> dict[str, Any]:
+    """A dead letter, an interface and a stopped destination (issue 7), for the HL7 pages."""
+    from django.utils import timezone
+
+    from radflow.interfaces.models import Hl7Destination, Hl7Interface, Hl7Message
+
+    raw = (
+        "MSH|^~\\&|EPIC|GENHOSP|RADFLOW|RAD|20260302091500||ADT^A08|MATRIX1|P|2.5.1\r"
+        "PID|1||MRN-MATRIX^^^GENHOSP^MR||MATRIX^PAT\r"
+    )
+    return {
+        "message": Hl7Message.objects.create(
+            direction="in",
+            status="rejected",
+            control_id="MATRIX1",
+            message_type="ADT^A08",
+            raw=raw.encode(),
+            patient_mrn="MRN-MATRIX",
+            error="Unknown patient",
+        ),
+        "interface": Hl7Interface.objects.create(name="Matrix EHR", sending_application="EHR"),
+        "destination": Hl7Destination.objects.create(
+            name="Matrix PACS", host="127.0.0.1", port=2575, stopped_at=timezone.now()
+        ),
+    }
+
+
 def matrix_objects() -> MatrixObjects:
     room = RoomFactory()
     device = DeviceFactory(room=room)
@@ -225,6 +252,7 @@ def matrix_objects() -> MatrixObjects:
     plan_run = _plan_run(room.site)
     calendar = _calendar_objects(room, device, staff)
     application_entity = _application_entity(device)
+    hl7 = _hl7_objects()
     by_prefix: dict[str, Any] = {
         "credentials:credential_": credentials["credential"],
         "credentials:signoff_": credentials["signoff"],
@@ -256,6 +284,9 @@ def matrix_objects() -> MatrixObjects:
         "waitlist:": order,
         "interfaces:ae_": application_entity,
         "interfaces:mpps_": _performed_step(),
+        "interfaces:hl7_message": hl7["message"],
+        "interfaces:hl7_interface_": hl7["interface"],
+        "interfaces:hl7_destination_": hl7["destination"],
         "scheduling:site": room.site,
         "scheduling:room": room,
         "scheduling:device": device,
@@ -285,5 +316,10 @@ def matrix_objects() -> MatrixObjects:
         "run_id": rostering["run"],
         "swap_id": rostering["swap"],
         "credential_id": credentials["credential"],
+        # FHIR (issue 7): a room is a Location, its modality a HealthcareService; a Slot read
+        # of an id that is no slot answers 404 to those allowed.
+        "location_id": room,
+        "modality_code": room.modality,
+        "slot_id": room,
     }
     return MatrixObjects(by_prefix, by_path_param)

@@ -104,6 +104,11 @@ DICOM_REGISTRY_EDITORS = frozenset({Role.BIOMED, Role.ADMIN})
 #: MPPS reconciliation (issue 6): the coordinator links steps and clears flags; the director reads.
 MPPS_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.INTERFACE_ANALYST, Role.ADMIN})
 MPPS_RECONCILERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+#: The HL7 message console (issue 7): the coordinator and the interface analyst find, replay,
+#: skip and resend messages; the analyst alone keeps interfaces, destinations and retention.
+HL7_CONSOLE = frozenset({Role.COORDINATOR, Role.INTERFACE_ANALYST, Role.ADMIN})
+HL7_REPLAYERS = frozenset({Role.COORDINATOR, Role.INTERFACE_ANALYST, Role.ADMIN})
+HL7_SETUP = frozenset({Role.INTERFACE_ANALYST, Role.ADMIN})
 
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
@@ -289,8 +294,26 @@ PAGES: dict[str, Expectation] = {
     "interfaces:mpps_link": MPPS_RECONCILERS,
     "interfaces:mpps_order": MPPS_RECONCILERS,
     "interfaces:mpps_clear": MPPS_RECONCILERS,
+    "interfaces:hl7": HL7_CONSOLE,
+    "interfaces:hl7_dead_letters": HL7_CONSOLE,
+    "interfaces:hl7_outbound": HL7_CONSOLE,
+    "interfaces:hl7_message": HL7_CONSOLE,
+    "interfaces:hl7_message_replay": HL7_REPLAYERS,
+    "interfaces:hl7_message_skip": HL7_REPLAYERS,
+    "interfaces:hl7_message_resend": HL7_REPLAYERS,
+    "interfaces:hl7_destination_release": HL7_REPLAYERS,
+    "interfaces:hl7_interfaces": HL7_SETUP,
+    "interfaces:hl7_interface_add": HL7_SETUP,
+    "interfaces:hl7_interface_edit": HL7_SETUP,
+    "interfaces:hl7_destinations": HL7_SETUP,
+    "interfaces:hl7_destination_add": HL7_SETUP,
+    "interfaces:hl7_destination_edit": HL7_SETUP,
+    "interfaces:hl7_settings": HL7_SETUP,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
+    # The FHIR facade's OpenAPI description and docs (issue 7); its operations are in FHIR below.
+    "fhir:openapi-json": ANY,
+    "fhir:openapi-view": ANY,
     # Django admin is the admin role's (every other admin URL defaults to ADMIN_ONLY), except:
     "admin:login": PUBLIC,
     "admin:logout": PUBLIC,
@@ -377,6 +400,39 @@ API: dict[str, Expectation] = {
     "GET /api/credentials/{credential_id}": CREDENTIAL_READERS,
 }
 
+#: The FHIR R4 facade (issue 7): the same rights as the pages and the JSON API.
+FHIR: dict[str, Expectation] = {
+    "GET /fhir/R4/metadata": PUBLIC,
+    "GET /fhir/R4/Patient": PATIENT_READERS,
+    "GET /fhir/R4/Patient/{patient_id}": PATIENT_READERS,
+    "GET /fhir/R4/Practitioner": STAFF_READERS,
+    "GET /fhir/R4/Practitioner/{staff_id}": STAFF_READERS,
+    "GET /fhir/R4/PractitionerRole": STAFF_READERS,
+    "GET /fhir/R4/PractitionerRole/{staff_id}": STAFF_READERS,
+    "GET /fhir/R4/Location": ALL,
+    "GET /fhir/R4/Location/{location_id}": ALL,
+    "GET /fhir/R4/HealthcareService": ALL,
+    "GET /fhir/R4/HealthcareService/{modality_code}": ALL,
+    "GET /fhir/R4/Device": ALL,
+    "GET /fhir/R4/Device/{device_id}": ALL,
+    "GET /fhir/R4/Schedule": ALL,
+    "GET /fhir/R4/Schedule/{room_id}": ALL,
+    "GET /fhir/R4/Slot": ALL,
+    "GET /fhir/R4/Slot/{slot_id}": ALL,
+    "GET /fhir/R4/ServiceRequest": ORDER_READERS,
+    "POST /fhir/R4/ServiceRequest": ORDER_EDITORS,
+    "GET /fhir/R4/ServiceRequest/{order_id}": ORDER_READERS,
+    "PUT /fhir/R4/ServiceRequest/{order_id}": ORDER_EDITORS,
+    "GET /fhir/R4/Appointment": PATIENT_READERS,
+    "GET /fhir/R4/Appointment/{exam_id}": PATIENT_READERS,
+    "GET /fhir/R4/Appointment/$find": EXAM_SCHEDULERS,
+    "POST /fhir/R4/Appointment/$find": EXAM_SCHEDULERS,
+    "POST /fhir/R4/Appointment/$hold": EXAM_SCHEDULERS,
+    "POST /fhir/R4/Appointment/$book": EXAM_SCHEDULERS,
+    "GET /fhir/R4/ImagingStudy": PATIENT_READERS,
+    "GET /fhir/R4/ImagingStudy/{exam_id}": PATIENT_READERS,
+}
+
 
 @dataclass(frozen=True)
 class Route:
@@ -412,7 +468,7 @@ def all_routes() -> list[Route]:
 
 
 def _is_api_operation(route: Route) -> bool:
-    return route.name.startswith("api:") and route.name not in PAGES
+    return route.name.startswith(("api:", "fhir:")) and route.name not in PAGES
 
 
 def role_cast() -> dict[str, User | None]:
@@ -490,6 +546,20 @@ def test_every_api_operation_is_listed_in_the_matrix() -> None:
 
 
 @pytest.mark.django_db
+def test_every_fhir_operation_is_listed_in_the_matrix() -> None:
+    from radflow.interfaces.fhir.api import fhir_api
+
+    schema = fhir_api.get_openapi_schema()
+    operations = {
+        f"{method.upper()} {path}"
+        for path, methods in schema["paths"].items()
+        for method in methods
+    }
+    assert sorted(operations - set(FHIR)) == [], "list new FHIR operations in FHIR"
+    assert sorted(set(FHIR) - operations) == [], "FHIR lists operations that no longer exist"
+
+
+@pytest.mark.django_db
 def test_every_page_allows_and_denies_exactly_the_expected_roles() -> None:
     objects = matrix_objects()
     clients: dict[str, Client] = {}
@@ -531,9 +601,13 @@ def test_every_api_operation_allows_and_denies_exactly_the_expected_roles() -> N
         if user is not None
     }
     failures: list[str] = []
-    for operation, expectation in API.items():
+    for operation, expectation in {**API, **FHIR}.items():
         method, path = operation.split(" ", 1)
         url = objects.fill_api_path(path)
+        # FHIR denials are OperationOutcomes; the JSON API's are RFC 9457 problems.
+        denial = (
+            "application/fhir+json" if path.startswith("/fhir/") else "application/problem+json"
+        )
         for who in cast:
             headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
             # An empty body: a caller without the right must be refused before it is validated.
@@ -555,6 +629,6 @@ def test_every_api_operation_allows_and_denies_exactly_the_expected_roles() -> N
                     failures.append(
                         f"{who} {method} {url}: {response.status_code}, expected {want}"
                     )
-                elif response["Content-Type"] != "application/problem+json":
-                    failures.append(f"{who} {method} {url}: denial is not problem+json")
+                elif response["Content-Type"] != denial:
+                    failures.append(f"{who} {method} {url}: denial is not {denial}")
     assert failures == [], "\n".join(failures)

@@ -203,6 +203,18 @@ def _apply(
         reason=reason,
         details=dict(details or {}),
     )
+    from radflow.interfaces.hl7_outbound import hl7_exam_changed
+
+    # SIU / ORM-OMI status to the HL7 destinations, in this transaction (the outbox).
+    hl7_exam_changed(
+        exam=exam,
+        action=action,
+        from_state=from_state,
+        by=actor.name,
+        reason_code=reason_code,
+        reason=reason,
+        details=details,
+    )
     return exam
 
 

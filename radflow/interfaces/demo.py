@@ -6,6 +6,10 @@ never leave their room see only their room's worklist; the ultrasound systems se
 (a cart may be wheeled next door). Unknown callers get the worklist read-only, so
 ``findscu -W -aec RADFLOW 127.0.0.1 11112`` with dcmtk's default calling AE title answers with
 today's booked exams.
+
+The hospital's EHR is set up as an HL7 interface (``EPIC`` at ``RIVERBEND``, MRNs of the demo
+patients' authority, CPT procedure codes, orders for the main hospital), so an ORM^O01 sent to
+``radflow hl7`` with, e.g., ``mllp_send`` becomes an order on ``make run``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,13 @@ from __future__ import annotations
 from radflow.demo.context import DemoContext
 from radflow.interfaces.models import UnknownCallerPolicy
 from radflow.interfaces.services import ae_create, policy_set
-from radflow.scheduling.models import Device, DeviceKind, DeviceStatus
+from radflow.interfaces.services_hl7_setup import hl7_interface_save
+from radflow.patients.demo import MRN_AUTHORITY
+from radflow.scheduling.models import Device, DeviceKind, DeviceStatus, Site
+
+#: The demo EHR's MSH-3 / MSH-4.
+EHR_APPLICATION = "EPIC"
+EHR_FACILITY = "RIVERBEND"
 
 
 def generate(ctx: DemoContext) -> None:
@@ -33,3 +43,13 @@ def generate(ctx: DemoContext) -> None:
         )
     policy_set(unknown_caller=UnknownCallerPolicy.READ_ONLY)
     ctx.objects["application_entities"] = registered
+    ctx.objects["hl7_interfaces"] = [
+        hl7_interface_save(
+            name="EHR (Epic)",
+            sending_application=EHR_APPLICATION,
+            sending_facility=EHR_FACILITY,
+            mrn_authority=MRN_AUTHORITY,
+            procedure_code_system="CPT",
+            site=Site.objects.filter(code="MAIN").first(),
+        )
+    ]

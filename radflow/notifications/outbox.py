@@ -2,9 +2,10 @@
 
 ``outbox_enqueue`` runs inside the caller's transaction, so a message exists exactly when the
 change committed. ``outbox_deliver_due`` (the worker's ``outbox_deliver`` job) sends what is due:
-email through Django's email backend now; HL7 v2 SIU (S12 new, S13 reschedule, S15 cancel) is
-the interfaces issue's to add, as one more entry in ``_SENDERS``. Delivery is at least once: a
-message sent just before a crash that lost its "sent" mark goes out again on the next run.
+email through Django's email backend. HL7 v2 (SIU and order status) has its own outbox, the
+``Hl7Message`` table sent by ``radflow.interfaces.hl7_outbound`` (which reuses ``backoff``); this
+table's HL7 channel stays unused. Delivery is at least once: a message sent just before a crash
+that lost its "sent" mark goes out again on the next run.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def outbox_enqueue(
     if channel not in OutboxChannel.values:
         raise ValidationFailed({"channel": [f"{channel!r} is not an outbox channel."]})
     if channel == OutboxChannel.HL7:
-        # The seam for SIU S13: the interfaces issue adds the HL7 sender and lifts this.
-        raise ValidationFailed({"channel": ["HL7 messages are not sent yet (interfaces issue)."]})
+        # HL7 goes through radflow.interfaces.hl7_outbound (control IDs, ACKs, held messages).
+        raise ValidationFailed(
+            {"channel": ["HL7 messages are sent by radflow.interfaces.hl7_outbound."]}
+        )
     moment = at or timezone.now()
     recipient = recipient.strip()
     return Outbox.objects.create(

@@ -270,7 +270,8 @@ def patient_merge(
 
     The merged record stays, inactive and pointing at the survivor, so its old MRN still
     resolves; its allergies, identifiers and contacts move to the survivor, because an allergy
-    recorded on a duplicate must not be lost. Records merged earlier into ``merged`` are
+    recorded on a duplicate must not be lost, and so do its orders (with their exams), so the
+    survivor's record shows every exam. Records merged earlier into ``merged`` are
     re-pointed to the survivor so ``merged_into`` is never more than one hop.
     Both rows are locked (in primary-key order, so two merges cannot deadlock).
     """
@@ -311,6 +312,12 @@ def patient_merge(
     for earlier in Patient.objects.select_for_update().filter(merged_into=duplicate):
         earlier.merged_into = survivor
         _save(earlier, by=by, update_fields=["merged_into", "updated_at"])
+    from radflow.orders.models import Order  # orders depend on patients, not the other way
+
+    for order in Order.objects.select_for_update().filter(patient=duplicate):
+        order.patient = survivor
+        order._history_user = _actor(by)  # type: ignore[attr-defined]
+        order.save(update_fields=["patient", "updated_at"])
     duplicate.active = False
     duplicate.merged_into = survivor
     _save(duplicate, by=by, update_fields=["active", "merged_into", "updated_at"])

@@ -61,6 +61,25 @@ ROSTER_URL_NAMES = (
     "settings",
 )
 
+#: The HL7 console and settings pages (issue 7), inside the interfaces namespace.
+HL7_URL_NAMES = (
+    "hl7",
+    "hl7_dead_letters",
+    "hl7_outbound",
+    "hl7_message",
+    "hl7_message_replay",
+    "hl7_message_skip",
+    "hl7_message_resend",
+    "hl7_interfaces",
+    "hl7_interface_add",
+    "hl7_interface_edit",
+    "hl7_destinations",
+    "hl7_destination_add",
+    "hl7_destination_edit",
+    "hl7_destination_release",
+    "hl7_settings",
+)
+
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection("Today", "web:home", namespaces=("web",), url_names=("home",)),
     NavSection(
@@ -188,6 +207,13 @@ NAVIGATION: tuple[NavSection, ...] = (
         "interfaces.change_performedprocedurestep",
         namespaces=("interfaces",),
         url_names=("mpps", "mpps_step", "mpps_link", "mpps_order", "mpps_clear"),
+    ),
+    NavSection(
+        "HL7 messages",
+        "interfaces:hl7",
+        "interfaces.view_hl7message",
+        namespaces=("interfaces",),
+        url_names=HL7_URL_NAMES,
     ),
     NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
     NavSection(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from radflow.audit.models import AccessLog
 from radflow.core.exam_states import CLOCK_RUNNING, ExamState
 from radflow.exams.models import Exam
+from radflow.interfaces.selectors_hl7 import Hl7Counts, hl7_counts
 from radflow.localtime import local_day, local_midnight
 from radflow.orders.models import Priority
 from radflow.scheduling.models import Device, DeviceStatus, Probe, Room, RoomStatus
@@ -96,6 +97,10 @@ class TodayCounts:
     @cached_property
     def exams(self) -> ExamCounts:
         return exam_counts()
+
+    @cached_property
+    def hl7(self) -> Hl7Counts:
+        return hl7_counts()
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
         "Payers",
         "DICOM",
         "MPPS",
+        "HL7 messages",
     ]
 
 

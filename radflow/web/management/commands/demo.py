@@ -94,3 +94,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"DICOM worklist: AE {settings.DICOM_AE_TITLE} at 127.0.0.1:{settings.DICOM_PORT}"
         )
+        self.stdout.write(
+            f"HL7 v2 (MLLP): 127.0.0.1:{settings.HL7_PORT}"
+            "   FHIR R4: http://127.0.0.1:8000/fhir/R4/ (token: Accounts -> API tokens)"
+        )

@@ -46,6 +46,12 @@ def _outbox_deliver() -> int:
     return outbox_deliver_due()
 
 
+def _hl7_deliver() -> int:
+    from radflow.interfaces.hl7_outbound import hl7_deliver_due
+
+    return hl7_deliver_due()
+
+
 def _plan_runs_fail_stuck() -> int:
     from radflow.planning.services import plan_runs_fail_stuck
 
@@ -58,14 +64,22 @@ def _holds_release_expired() -> int:
     return hold_release_expired()
 
 
+def _hl7_messages_purge() -> int:
+    from radflow.interfaces.services_hl7_setup import hl7_messages_purge
+
+    return hl7_messages_purge()
+
+
 #: Name and job; each returns how many things it did.
 JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
     ("sla_escalate", _sla_escalate),
     ("credential_alerts", _credential_alerts),
     ("roster_runs_fail_stuck", _roster_runs_fail_stuck),
     ("outbox_deliver", _outbox_deliver),
+    ("hl7_deliver", _hl7_deliver),
     ("plan_runs_fail_stuck", _plan_runs_fail_stuck),
     ("holds_release_expired", _holds_release_expired),
+    ("hl7_messages_purge", _hl7_messages_purge),
 )
 
 
