@@ -37,7 +37,8 @@ What each message does (``radflow.core.hl7.inbound`` reads it):
   code or the CPT code of OBR-4/OBR-44 (several exam types for one CPT code: the one whose name
   is OBR-4's text, else the one billed with that code alone). OMI's IPC-1 accession number and
   IPC-3 Study Instance UID replace RadFlow's own on the new exam (the sender is the order
-  filler there, and the images must carry its numbers); later IPCs change nothing. XO changes
+  filler there, and the images must carry its numbers), as does a 2.3.1 ZDS-1 Study Instance
+  UID (an EHR that assigns study UIDs, as Epic can); later IPCs change nothing. XO changes
   the fields sent, CA cancels, DC discontinues an exam in progress and cancels one not yet
   begun, SC is recorded without a change. An NW repeated with a new control ID for the same
   placer number and procedure changes nothing; for another procedure it is refused.
@@ -511,17 +512,20 @@ def _find_order(order: OrderData, patient: Patient) -> Order:
 
 
 def _adopt_identifiers(exam: Exam, imaging: Imaging, ctx: _Context) -> Exam:
-    """OMI IPC-1/IPC-3 replace the numbers RadFlow gave the exam it has just created."""
+    """OMI IPC-1/IPC-3 (or a 2.3.1 ZDS-1) replace the numbers RadFlow gave the exam it has just
+    created."""
     updates: dict[str, str] = {}
+    zds = imaging.segment.segment == "ZDS"
     for name, value, number in (
         ("accession_number", imaging.accession_number, 1),
-        ("study_instance_uid", imaging.study_instance_uid, 3),
+        ("study_instance_uid", imaging.study_instance_uid, 1 if zds else 3),
     ):
         if not value or value == getattr(exam, name):
             continue
         if Exam.objects.filter(**{name: value}).exclude(pk=exam.pk).exists():
             raise rejected(
-                f"IPC-{number} {value} is already another exam's {name.replace('_', ' ')}.",
+                f"{imaging.segment.segment}-{number} {value} is already another exam's "
+                f"{name.replace('_', ' ')}.",
                 ErrorCode.DUPLICATE_KEY,
                 Location(imaging.segment.segment, imaging.segment.sequence, number),
             )

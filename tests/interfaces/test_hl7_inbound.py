@@ -208,6 +208,8 @@ def test_orm_new_order_creates_the_order_and_its_exam(hl7_world: Hl7World) -> No
     assert list(order.diagnoses.values_list("code", flat=True)) == ["R10.11", "K80.20"]
     assert order.exam.state == ExamState.REQUESTED
     assert order.exam.accession_number.startswith("RF")
+    # The placer assigned the Study Instance UID (ZDS-1): the images must carry it.
+    assert order.exam.study_instance_uid == "1.2.840.113619.2.62.994044785528.20261202130000"
     row = row_of("EPIC-ORM-1001")
     assert (row.exam, row.patient, row.accession_number, row.placer_order_number) == (
         order.exam,
@@ -323,6 +325,20 @@ def test_an_omi_accession_another_exam_has_is_an_error_at_ipc_1(hl7_world: Hl7Wo
 
     assert (ack.code, ack.error_code, ack.error_location) == ("AE", "205", "IPC^1^1")
     assert not Order.objects.filter(placer_order_number="EP200311").exists()
+
+
+def test_a_zds_study_uid_that_is_not_a_dicom_uid_is_an_error_at_zds_1(
+    hl7_world: Hl7World,
+) -> None:
+    raw = load("orm_o01-nw-epic-v231.hl7").replace(
+        b"ZDS|1.2.840.113619.2.62.994044785528.20261202130000", b"ZDS|1.2.840.abc"
+    )
+
+    ack = receive(raw)
+
+    assert (ack.code, ack.error_code, ack.error_location) == ("AE", "102", "ZDS^1^1")
+    assert "ZDS-1 Study Instance UID" in ack.text
+    assert not Order.objects.filter(placer_order_number="EP100234").exists()
 
 
 def test_a_cpt_code_of_several_exam_types_is_resolved_by_its_text(hl7_world: Hl7World) -> None:

@@ -635,6 +635,8 @@ class _Group:
     dg1: list[Segment] = field(default_factory=list)
     obx: list[Segment] = field(default_factory=list)
     ipc: list[Segment] = field(default_factory=list)
+    #: IHE's 2.3.1 ZDS after the OBR: ZDS-1 is the Study Instance UID the placer assigned.
+    zds: Segment | None = None
 
 
 def _groups(message: Message, *, orc_required: bool) -> list[_Group]:
@@ -668,6 +670,8 @@ def _groups(message: Message, *, orc_required: bool) -> list[_Group]:
             current.obx.append(segment)
         elif name == "IPC":
             current.ipc.append(segment)
+        elif name == "ZDS" and current.zds is None:
+            current.zds = segment
     if not groups:
         what = "ORC" if orc_required else "OBR"
         raise rejected(
@@ -794,7 +798,7 @@ def _lmp(group: _Group) -> date | None:
 
 def _imaging(group: _Group) -> Imaging | None:
     if not group.ipc:
-        return None
+        return _study_from_zds(group.zds)
     ipc = group.ipc[0]
     imaging = Imaging(
         accession_number=ipc.get(1),
@@ -813,14 +817,27 @@ def _imaging(group: _Group) -> Imaging | None:
             ErrorCode.DATA_TYPE,
             ipc.at(1),
         )
-    uid = imaging.study_instance_uid
+    _check_uid(imaging.study_instance_uid, ipc.at(3))
+    return imaging
+
+
+def _check_uid(uid: str, where: Location) -> None:
     if uid and (len(uid) > 64 or not _UID.match(uid)):
         raise rejected(
-            f"IPC-3 Study Instance UID {uid!r} is not a DICOM UID (digits and dots, at most 64).",
+            f"{where.segment}-{where.field} Study Instance UID {uid!r} is not a DICOM UID (digits "
+            "and dots, at most 64).",
             ErrorCode.DATA_TYPE,
-            ipc.at(3),
+            where,
         )
-    return imaging
+
+
+def _study_from_zds(zds: Segment | None) -> Imaging | None:
+    """A 2.3.1 placer that assigns the Study Instance UID sends it in ZDS-1 (IHE Rad TF-2 4.4)."""
+    uid = zds.get(1) if zds is not None else ""
+    if zds is None or not uid:
+        return None
+    _check_uid(uid, zds.at(1))
+    return Imaging("", "", uid, "", "", "", zds.at())
 
 
 def _order(group: _Group, message: Message, rules: Rules) -> OrderData:

@@ -131,7 +131,10 @@ def test_orm_new_order_maps_every_order_field() -> None:
         "Patient is diabetic; please schedule in the morning.\n"
         "Prior cholecystitis 2019, see outside report."
     )
-    assert order.imaging is None
+    # ZDS-1: the Study Instance UID the placer assigned (IHE Rad TF-2 4.4), nothing else.
+    assert order.imaging is not None
+    assert order.imaging.study_instance_uid == "1.2.840.113619.2.62.994044785528.20261202130000"
+    assert (order.imaging.accession_number, order.imaging.segment.segment) == ("", "ZDS")
 
 
 def test_omg_reads_tq1_priority_the_lmp_and_dg1_codes() -> None:
