@@ -27,6 +27,12 @@ class IntakeFacts:
     #: expired or missing credentials, lapsed competencies (radflow.credentials.selectors).
     performer: str = ""
     performer_problems: tuple[str, ...] = ()
+    #: Why a probe attached to the exam may not touch this patient (semi-critical probe used
+    #: since its last passing high-level disinfection): radflow.infection.selectors.
+    probe_problems: tuple[str, ...] = ()
+    #: Why the contrast the exam type needs may not be given yet (no recent eGFR, a prior
+    #: reaction without premedication): radflow.contrast.selectors.
+    contrast_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,4 +74,10 @@ def hard_stops(facts: IntakeFacts) -> list[Stop]:
                 f"{who} may not perform this exam: " + "; ".join(facts.performer_problems) + ".",
             )
         )
+    if facts.probe_problems:
+        stops.append(
+            Stop("probe", "Probe not reprocessed: " + "; ".join(facts.probe_problems) + ".")
+        )
+    if facts.contrast_problems:
+        stops.append(Stop("contrast", "Contrast: " + "; ".join(facts.contrast_problems) + "."))
     return stops

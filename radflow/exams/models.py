@@ -174,6 +174,8 @@ class HardStop(models.TextChoices):
     INTERPRETER = "interpreter", "Interpreter present and logged"
     AUTHORIZATION = "authorization", "Payer pre-authorization approved"
     PERFORMER = "performer", "Performer credentialed and competent for the exam"
+    PROBE = "probe", "Probe high-level disinfected since its last use"
+    CONTRAST = "contrast", "Contrast screening: renal function and prior reaction"
 
 
 class Override(models.Model):

@@ -48,9 +48,13 @@ FUTURE_SKEW = timedelta(minutes=5)
 #: States in which an exam holds its room.
 HOLDS_ROOM = (ExamState.SCHEDULED, ExamState.ARRIVED, ExamState.IN_PROGRESS)
 
-#: Permission needed to override each hard stop (the authorization stop is a financial call).
+#: Permission needed to override each hard stop (the authorization stop is a financial call; a
+#: probe that was not disinfected is the infection preventionist's call alone; giving contrast
+#: despite the screening is a radiologist's).
 OVERRIDE_PERMISSION = {
     "authorization": "orders.override_authorization",
+    "probe": "infection.override_probe_stop",
+    "contrast": "contrast.override_contrast_stop",
 }
 DEFAULT_OVERRIDE_PERMISSION = "exams.override_hard_stop"
 
