@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "radflow.planning",
     "radflow.waitlist",
     "radflow.interfaces",
+    "radflow.infection",
+    "radflow.supplies",
+    "radflow.contrast",
     "radflow.web",
 ]
 

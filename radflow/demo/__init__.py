@@ -57,6 +57,9 @@ STEPS: list[DemoStep] = [
     DemoStep("booking calendars", "radflow.scheduling.demo_calendars"),
     DemoStep("exam history and bookings", "radflow.exams.demo"),
     DemoStep("waitlist", "radflow.waitlist.demo"),
+    DemoStep("supplies and stock", "radflow.supplies.demo"),
+    DemoStep("probe use and reprocessing", "radflow.infection.demo"),
+    DemoStep("contrast", "radflow.contrast.demo"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Contrast media: agents, administrations, renal and reaction screening, adverse events."""
