@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import threading
@@ -18,6 +17,7 @@ from pynetdicom import AE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from radflow.interfaces.models import ApplicationEntity
+from tests.interfaces.signals import retry_until, sigterm_when_handled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,8 @@ def test_radflow_dicom_answers_a_modality_until_sigterm() -> None:
         ae = AE(ae_title="US_ROOM_A")
         ae.add_requested_context(Verification)
         try:
-            for _ in range(100):  # until the server listens
+            until = retry_until()
+            while time.monotonic() < until:  # until the server listens
                 assoc = ae.associate("127.0.0.1", port, ae_title="RADFLOW")
                 if assoc.is_established:
                     echoes.append(int(assoc.send_c_echo().Status))
@@ -50,7 +51,7 @@ def test_radflow_dicom_answers_a_modality_until_sigterm() -> None:
                     break
                 time.sleep(0.1)
         finally:
-            os.kill(os.getpid(), signal.SIGTERM)
+            sigterm_when_handled(before)
 
     before = signal.getsignal(signal.SIGTERM)
     out = StringIO()

@@ -47,6 +47,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+#: ZDS-1 of the fixture: the Study Instance UID the placer assigned (one per order).
+STUDY_UID = b"1.2.840.113619.2.62.994044785528.20261202130000"
+
+
 def messages() -> list[tuple[str, bytes]]:
     """Orders NW for 60 patients, half of them new to RadFlow (registered by their first order,
     possibly on two connections at once)."""
@@ -56,8 +60,10 @@ def messages() -> list[tuple[str, bytes]]:
         placer = f"D{i:05d}"
         mrn = f"0047{i % 60:04d}" if i % 2 else "00451234"
         raw = with_control_id(template, f"DUR-{i:05d}")
-        raw = raw.replace(b"EP100234", placer.encode()).replace(
-            b"00451234^^^RGH", f"{mrn}^^^RGH".encode()
+        raw = (
+            raw.replace(b"EP100234", placer.encode())
+            .replace(b"00451234^^^RGH", f"{mrn}^^^RGH".encode())
+            .replace(STUDY_UID, STUDY_UID + f".{i + 1}".encode())  # each order its own study
         )
         built.append((placer, raw))
     return built

@@ -7,7 +7,6 @@ so these tests use committed data (``transactional_db``).
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import threading
@@ -31,6 +30,7 @@ from radflow.orders.models import Order
 from radflow.patients.models import Patient
 from tests.core.hl7.messages import load, replace_segment, with_control_id
 from tests.interfaces.hl7_world import Ack, Hl7World, exam_for
+from tests.interfaces.signals import retry_until, sigterm_when_handled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,7 +157,9 @@ def test_many_connections_at_once_each_get_their_acks(
         with Ehr(listener.port) as ehr:
             results[n] = [
                 ehr.send(
-                    with_control_id(nw, f"C{n}-{k}").replace(b"EP100234", f"P{n}-{k}".encode())
+                    with_control_id(nw, f"C{n}-{k}")
+                    .replace(b"EP100234", f"P{n}-{k}".encode())
+                    .replace(b".20261202130000^EPIC", f".{n}.{k}^EPIC".encode())  # ZDS-1
                 ).code
                 for k in range(3)
             ]
@@ -331,7 +333,8 @@ def test_radflow_hl7_answers_until_sigterm(hl7_world: Hl7World) -> None:
 
     def ehr() -> None:
         try:
-            for _ in range(100):  # until it listens
+            until = retry_until()
+            while time.monotonic() < until:  # until it listens
                 try:
                     with Ehr(port) as connection:
                         acks.append(connection.send(load("adt_a05-epic-v251.hl7")).code)
@@ -339,7 +342,7 @@ def test_radflow_hl7_answers_until_sigterm(hl7_world: Hl7World) -> None:
                 except OSError:
                     time.sleep(0.1)
         finally:
-            os.kill(os.getpid(), signal.SIGTERM)
+            sigterm_when_handled(before)
 
     before = signal.getsignal(signal.SIGTERM)
     out = StringIO()
