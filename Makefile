@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= var
 export RADFLOW_DATA_DIR ?= $(abspath $(DATA_DIR))
 
-.PHONY: run test install install-dev system-test-deps lint typecheck migrations-check pytest bench lock clean
+.PHONY: run test install install-dev system-test-deps system-run-deps lint typecheck migrations-check pytest bench lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,19 @@ system-test-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -x /usr/bin/findscu || missing="$$missing dcmtk"; \
+	test -x /usr/bin/pdftotext || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	test -z "$$missing" || { \
 	  echo "Installing Debian packages for the tests:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
-run: install
+## WeasyPrint (the PDF reports) needs Pango; installed only when missing.
+system-run-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { \
+	  echo "Installing Debian's Pango for the PDF reports"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; }
+
+run: install system-run-deps
 	@mkdir -p $(RADFLOW_DATA_DIR)
 	@test -s $(RADFLOW_DATA_DIR)/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $(RADFLOW_DATA_DIR)/secret_key
 	SECRET_KEY_FILE=$(RADFLOW_DATA_DIR)/secret_key $(BIN)/radflow migrate --no-input -v0
