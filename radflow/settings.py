@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "radflow.infection",
     "radflow.supplies",
     "radflow.contrast",
+    "radflow.quality",
+    "radflow.kpis",
     "radflow.web",
 ]
 

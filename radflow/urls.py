@@ -30,6 +30,8 @@ urlpatterns = [
     path("infection/", include("radflow.infection.urls")),
     path("supplies/", include("radflow.supplies.urls")),
     path("contrast/", include("radflow.contrast.urls")),
+    path("quality/", include("radflow.quality.urls")),
+    path("kpis/", include("radflow.kpis.urls")),
     path("interfaces/", include("radflow.interfaces.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -60,6 +60,8 @@ STEPS: list[DemoStep] = [
     DemoStep("supplies and stock", "radflow.supplies.demo"),
     DemoStep("probe use and reprocessing", "radflow.infection.demo"),
     DemoStep("contrast", "radflow.contrast.demo"),
+    DemoStep("quality program", "radflow.quality.demo"),
+    DemoStep("KPI rollups", "radflow.kpis.demo"),
 ]
 
 

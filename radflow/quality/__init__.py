@@ -1,0 +1,1 @@
+"""Quality program: image audits, peer review, incidents (CAPA), complaints, satisfaction."""
