@@ -1,1 +1,1 @@
-"""KPIs: documented definitions, daily rollups kept current, dashboards and the monthly report pack."""
+"""KPIs: documented definitions, daily rollups kept current, dashboards, the monthly pack."""
