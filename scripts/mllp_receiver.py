@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from datetime import datetime
 
 from radflow.core.hl7.mllp_client import frame
@@ -22,7 +23,7 @@ def _ack(message: bytes, code: str) -> bytes:
     msh = message.split(b"\r", 1)[0].decode("utf-8", "replace").split("|")
     control_id = msh[9] if len(msh) > 9 else ""
     version = msh[11] if len(msh) > 11 else "2.5.1"
-    now = datetime.now().strftime("%Y%m%d%H%M%S")
+    now = datetime.now().astimezone().strftime("%Y%m%d%H%M%S%z")
     sender = "|".join(msh[4:6]) if len(msh) > 5 else "|"
     receiver = "|".join(msh[2:4]) if len(msh) > 3 else "|"
     text = "" if code == "AA" else "|Refused by the test receiver"
@@ -59,10 +60,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=2576)
     parser.add_argument("--answer", choices=("AA", "AE", "AR"), default="AA")
     options = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(options.host, options.port, options.answer))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
