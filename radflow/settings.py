@@ -133,6 +133,11 @@ def _database_config() -> dict[str, Any]:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                # The test database is in memory with a shared cache, where a reader's table lock
+                # fails a writer at once ("database table is locked") instead of waiting; the
+                # background-thread tests (a day plan solved while the page polls) need reads that
+                # take no table lock. On a file database, as in production, this does nothing.
+                + (" PRAGMA read_uncommitted=1;" if TESTING else "")
             ),
         },
     }
@@ -241,7 +246,12 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # The report pack's PDF: WeasyPrint logs every layout step and font subset at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 #: Absolute address of the web UI, for links in emails (notifications carry no PHI).
@@ -253,6 +263,10 @@ WORKER_INTERVAL_SECONDS = env_int("RADFLOW_WORKER_INTERVAL", 60)
 ROSTER_RUN_SYNC = env_bool("RADFLOW_ROSTER_RUN_SYNC", TESTING)
 #: Day plan runs (re-plan) likewise: computed inline instead of in a background thread.
 PLAN_RUN_SYNC = env_bool("RADFLOW_PLAN_RUN_SYNC", TESTING)
+#: Monthly report packs asked for on the page: built inline instead of in a background thread.
+REPORT_PACK_BUILD_SYNC = env_bool("RADFLOW_REPORT_PACK_BUILD_SYNC", TESTING)
+#: Local hour of the 1st after which last month's report packs are built (worker, Celery beat).
+REPORT_PACK_HOUR = env_int("RADFLOW_REPORT_PACK_HOUR", 4)
 
 # Booking rules that are department choices (see radflow/scheduling/booking.py).
 #: Fasting (NPO) exams start by this local time.

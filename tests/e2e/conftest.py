@@ -32,8 +32,11 @@ def _running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
+    """One browser for the e2e package, closed when the run leaves it: Playwright's sync API keeps
+    an event loop running on the main thread, and the asyncio tests (the MLLP listener) that
+    pytest-django orders after these must not find it there."""
     if not CHROMIUM.exists():
         message = (
             f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"

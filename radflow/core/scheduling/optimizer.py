@@ -214,6 +214,10 @@ def _whole(
         found_cost = model.cost(model.values_of(found))
         if found_cost <= cost:
             assignments, unscheduled, cost = found, reasons, found_cost
+    if progress is not None and callback is not None and cost < callback.last:
+        # CP-SAT can hand back a better final solution than the last one it called back with
+        # (found as the time ran out): the watcher still sees the plan it gets.
+        progress(time.monotonic() - started, cost, min(bound, cost))
     return assignments, unscheduled, cost, bound
 
 
