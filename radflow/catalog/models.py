@@ -118,3 +118,16 @@ class ExamType(UUIDModel):
             PatientClass.BARIATRIC: self.duration_bariatric_min,
         }
         return by_class.get(patient_class) or self.default_duration_min  # type: ignore[call-overload]
+
+
+class ReferenceGeneration(models.Model):
+    """One row whose value the database changes on every write to cached reference data.
+
+    Triggers set it (``radflow.catalog.refdata``); per-process caches compare it before use.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"reference generation {self.value}"

@@ -16,7 +16,9 @@ def intake_facts(exam: Exam, *, on: date, performer: StaffMember | None = None) 
 
     ``performer`` is who will begin the exam; without one, the exam's assigned technologist.
     """
+    from radflow.contrast.selectors import exam_contrast_problems
     from radflow.credentials.selectors import may_perform
+    from radflow.infection.selectors import probe_problems
 
     order = exam.order
     exam_type = order.exam_type
@@ -44,6 +46,8 @@ def intake_facts(exam: Exam, *, on: date, performer: StaffMember | None = None) 
         and order_selectors.authorization_valid_on(order, on) is not None,
         performer=str(performer) if performer is not None else "",
         performer_problems=eligibility.reasons if eligibility is not None else (),
+        contrast_problems=exam_contrast_problems(exam, on=on),
+        probe_problems=probe_problems(exam),
     )
 
 

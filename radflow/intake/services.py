@@ -13,9 +13,11 @@ Rules kept deliberately simple (and listed here so the department can read them)
   identifier did not match.
 - Screening: one answer per item per exam (a new answer replaces the old). Pregnancy answered
   "yes" or "possibly" needs the LMP date. eGFR needs the value and the lab date (not in the
-  future); on a contrast exam an eGFR older than 30 days is recorded as failed (a fresh lab is
-  needed), and one below 30 is recorded as failed unless the user chose "flagged" and wrote a note
-  (for example the radiologist's low-dose plan).
+  future); on a contrast exam an eGFR older than the exam type's window (30 days unless the
+  contrast settings say otherwise) is recorded as failed (a fresh lab is needed), and one below
+  the minimum (30) is recorded as failed unless the user chose "flagged" and wrote a note (for
+  example the radiologist's low-dose plan). The value is kept for the patient as well
+  (``contrast.EgfrResult``), where the contrast screen of this and later exams reads it.
 - Consent: one per exam. Signed on screen needs the drawn signature (an SVG path, at most 200 kB);
   typed needs a witness.
 - Prep: a "not followed" answer needs a note saying what was not followed. Fall risk and
@@ -171,16 +173,40 @@ def identity_confirm(
 
 
 def egfr_problem(
-    *, contrast: bool, value_number: Decimal | None, value_date: date | None, today: date
+    *,
+    contrast: bool,
+    value_number: Decimal | None,
+    value_date: date | None,
+    today: date,
+    max_age_days: int = EGFR_MAX_AGE_DAYS,
+    minimum: Decimal = EGFR_CONTRAST_MIN,
 ) -> str:
     """Why this eGFR fails the contrast rule ("" when it passes or the exam has no contrast)."""
     if not contrast or value_number is None or value_date is None:
         return ""
-    if value_date < today - timedelta(days=EGFR_MAX_AGE_DAYS):
-        return f"the eGFR is older than {EGFR_MAX_AGE_DAYS} days; a new result is needed"
-    if value_number < EGFR_CONTRAST_MIN:
-        return f"the eGFR is below {EGFR_CONTRAST_MIN} for a contrast exam"
+    if value_date < today - timedelta(days=max_age_days):
+        return f"the eGFR is older than {max_age_days} days; a new result is needed"
+    if value_number < minimum:
+        return f"the eGFR is below {minimum} for a contrast exam"
     return ""
+
+
+def exam_egfr_problem(
+    exam: Exam, *, value_number: Decimal | None, value_date: date | None, today: date
+) -> str:
+    """``egfr_problem`` with the exam type's contrast settings (``radflow.contrast``): an exam
+    type that takes contrast and asks for the eGFR holds the answer to its window and minimum."""
+    from radflow.contrast.selectors import requirement_for
+
+    rule = requirement_for(exam.order.exam_type)
+    return egfr_problem(
+        contrast=rule is not None,
+        value_number=value_number,
+        value_date=value_date,
+        today=today,
+        max_age_days=rule.egfr_window_days if rule is not None else EGFR_MAX_AGE_DAYS,
+        minimum=rule.egfr_minimum if rule is not None else EGFR_CONTRAST_MIN,
+    )
 
 
 def _answer_word(answer: str) -> str:
@@ -231,11 +257,8 @@ def screening_record(
     if errors:
         raise ValidationFailed(errors)
     if item.code == "egfr":
-        problem = egfr_problem(
-            contrast=exam.order.exam_type.contrast,
-            value_number=value_number,
-            value_date=value_date,
-            today=today,
+        problem = exam_egfr_problem(
+            exam, value_number=value_number, value_date=value_date, today=today
         )
         low_but_flagged = (
             problem.startswith("the eGFR is below") and result == ScreeningResult.FLAGGED and note
@@ -254,6 +277,11 @@ def screening_record(
             "by": by,
         },
     )
+    if item.code == "egfr" and value_number is not None and value_date is not None:
+        from radflow.contrast.services import egfr_from_intake
+
+        # Kept for the patient too: the contrast screen of a later exam reads it.
+        egfr_from_intake(exam=exam, by=by, value=value_number, measured_on=value_date)
     return saved
 
 

@@ -22,9 +22,11 @@ from django.utils import timezone
 from radflow.accounts.access import page_requires
 from radflow.audit.models import AccessChannel
 from radflow.audit.services import AccessSource, access_record
+from radflow.contrast.selectors import contrast_applies, exam_screen
 from radflow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from radflow.core.hard_stops import hard_stops
 from radflow.exams.models import Exam, HardStop
+from radflow.infection.selectors import exam_has_guarded_probe
 from radflow.intake import services
 from radflow.intake.forms import (
     ConsentForm,
@@ -101,6 +103,8 @@ def _checklist(exam: Exam) -> list[ChecklistRow]:
         HardStop.PREP: facts.prep_required,
         HardStop.INTERPRETER: facts.interpreter_needed,
         HardStop.AUTHORIZATION: facts.auth_required,
+        HardStop.CONTRAST: contrast_applies(exam.order.exam_type),
+        HardStop.PROBE: exam_has_guarded_probe(exam),
     }
     return [
         ChecklistRow(
@@ -155,6 +159,7 @@ def _render(
         "exam_type": exam_type,
         "language": language_name(patient.language),
         "flagged_allergies": patient_severe_allergies(patient),
+        "contrast_screen": exam_screen(exam, on=timezone.localdate()),
         "open": exam.state in services.INTAKE_STATES,
         "checklist": checklist,
         "all_clear": all(row.ok for row in checklist),
@@ -248,8 +253,8 @@ def intake_screening(request: HttpRequest, pk: str) -> HttpResponse:
         )
         name = saved.item.name
         if saved.result != data["result"]:
-            problem = services.egfr_problem(
-                contrast=exam.order.exam_type.contrast,
+            problem = services.exam_egfr_problem(
+                exam,
                 value_number=saved.value_number,
                 value_date=saved.value_date,
                 today=timezone.localdate(),
