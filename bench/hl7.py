@@ -64,19 +64,25 @@ TEMPLATE = "\r".join(
         "ORC|NW|{placer}^EPIC|||||1^ONCE^^20261210^^R||20261202130000|NURSE01^BAKER^LIN||"
         "1457392810^HART^AMELIA^^^DR^MD^^^^^^NPI|GIMED^^^BENCHHOSP|(860)555-0100^WPN^PH",
         "OBR|1|{placer}^EPIC||IMG1023^US ABDOMEN COMPLETE^EAP^76700^US ABDOMEN COMPLETE^C4"
-        "|||20261202130000||||||Right upper quadrant pain after fatty meals||1457392810^HART^"
+        "|||20261202130000||||||Right upper quadrant pain after fatty meals|||1457392810^HART^"
         "AMELIA^^^DR^MD^^NPI|(860)555-0100^WPN^PH||||||||||1^ONCE^^20261210^^R||||R10.11^Right "
         "upper quadrant pain^I10",
         "NTE|1|L|Patient is diabetic; please schedule in the morning.",
-        "ZDS|1.2.840.113619.2.62.994044785528.20261202130000^EPIC^Application^DICOM",
+        "ZDS|1.2.840.113619.2.62.994044785528.{study}^EPIC^Application^DICOM",
     ]
 )
 
 
 def build(run: str, count: int, patients: int) -> list[bytes]:
+    """Distinct control IDs, placer numbers and ZDS-1 Study Instance UIDs (RadFlow keeps ZDS-1
+    on the new exam and refuses one already used, as it must), for ``patients`` patients."""
+    run_number = int.from_bytes(run.encode(), "big")  # digits only: a UID component
     return [
         TEMPLATE.format(
-            control=f"{run}-{i:06d}", placer=f"{run}{i:06d}", mrn=f"B{i % patients:07d}"
+            control=f"{run}-{i:06d}",
+            placer=f"{run}{i:06d}",
+            mrn=f"B{i % patients:07d}",
+            study=f"{run_number}.{i + 1}",
         ).encode()
         for i in range(count)
     ]
@@ -382,6 +388,7 @@ def main() -> None:
     report["verdict"] = {
         "best_messages_per_s": best,
         "target_met": best >= TARGET,
+        "every_ack_aa": all(set(r["acks"]) == {"AA"} for r in runs),
         "parse_only_messages_per_s": report["parse_only"]["messages_per_s"],
     }
     from django.db import connections as db_connections

@@ -64,6 +64,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from radflow.catalog.models import ExamType
+from radflow.catalog.refdata import Cached, fresh
 from radflow.core.errors import Conflict, NotFound, RadflowError, ValidationFailed
 from radflow.core.exam_states import TRANSITIONS, ExamAction, ExamState
 from radflow.core.hl7.ack import build_ack
@@ -141,10 +142,49 @@ def _default_authority() -> str:
 # --- senders ------------------------------------------------------------------------------------
 
 
-def interface_for(*, sending_application: str, sending_facility: str) -> Hl7Interface:
+@dataclass(frozen=True)
+class _Catalog:
+    """What every message reads and a person changes a few times a year, cached per process
+    (``radflow.catalog.refdata``: reloaded as soon as any of it changes)."""
+
+    #: The active interfaces, by name, with their sites.
+    interfaces: tuple[Hl7Interface, ...]
+    #: Every exam type by RadFlow code (inactive ones too: ``order_create`` says "no longer
+    #: offered").
+    by_code: dict[str, ExamType]
+    #: Procedure code → the active exam types billed with it.
+    billed_as: dict[str, tuple[ExamType, ...]]
+    #: Exam type → all its procedure codes.
+    codes_of: dict[Any, tuple[str, ...]]
+
+
+def _load_catalog() -> _Catalog:
+    interfaces = tuple(Hl7Interface.objects.filter(active=True).select_related("site"))
+    types = {t.pk: t for t in ExamType.objects.all()}
+    billed_as: dict[str, list[ExamType]] = {}
+    codes_of: dict[Any, list[str]] = {}
+    links = ExamType.procedure_codes.through.objects.values_list("examtype_id", "procedurecode_id")
+    for type_pk, code in links:
+        codes_of.setdefault(type_pk, []).append(code)
+        if types[type_pk].active:
+            billed_as.setdefault(code, []).append(types[type_pk])
+    return _Catalog(
+        interfaces=interfaces,
+        by_code={t.code: t for t in types.values()},
+        billed_as={code: tuple(found) for code, found in billed_as.items()},
+        codes_of={pk: tuple(codes) for pk, codes in codes_of.items()},
+    )
+
+
+_CATALOG = Cached(_load_catalog)
+
+
+def interface_for(
+    *, sending_application: str, sending_facility: str, catalog: _Catalog | None = None
+) -> Hl7Interface:
     """The active interface for MSH-3/MSH-4; ``NotFound`` says why none is."""
     matches: list[tuple[int, Hl7Interface]] = []
-    for candidate in Hl7Interface.objects.filter(active=True).select_related("site"):
+    for candidate in (catalog or _CATALOG.get()).interfaces:
         app = candidate.sending_application.strip()
         facility = candidate.sending_facility.strip()
         if app and app.casefold() != sending_application.casefold():
@@ -163,7 +203,7 @@ def interface_for(*, sending_application: str, sending_facility: str) -> Hl7Inte
     if len(top) > 1:
         names = ", ".join(sorted(i.name for i in top))
         raise NotFound(f"Several HL7 interfaces accept {sender} alike ({names}).")
-    return top[0]
+    return fresh(top[0])
 
 
 # --- the apply context --------------------------------------------------------------------------
@@ -176,6 +216,7 @@ class _Context:
     #: Exams move as this system actor (``hl7:EPIC``); patients and orders record ``by``.
     actor: Actor
     by: Any
+    catalog: _Catalog
     changes: list[dict[str, str]] = field(default_factory=list)
     patient: Patient | None = None
     exam: Exam | None = None
@@ -388,34 +429,22 @@ def _apply_merge(inbound: Inbound, ctx: _Context) -> None:
 # --- orders -------------------------------------------------------------------------------------
 
 
-def _exam_type(order: OrderData) -> ExamType:
+def _exam_type(order: OrderData, catalog: _Catalog) -> ExamType:
     """OBR-4/OBR-44's exam type: a RadFlow exam code, else a procedure (CPT) code."""
-    codes = [c.code for c in order.procedures]
-    own = {t.code: t for t in ExamType.objects.filter(code__in=[c.lower() for c in codes])}
-    links = ExamType.procedure_codes.through.objects.filter(
-        procedurecode_id__in=codes, examtype__active=True
-    ).select_related("examtype")
-    billed_as: dict[str, list[ExamType]] = {}
-    for link in links:
-        billed_as.setdefault(link.procedurecode_id, []).append(link.examtype)
     ambiguous: list[str] = []
     for coded in order.procedures:
-        if coded.code.lower() in own:
-            return own[coded.code.lower()]
-        types = billed_as.get(coded.code, [])
+        own = catalog.by_code.get(coded.code.lower())
+        if own is not None:
+            return fresh(own)
+        types = catalog.billed_as.get(coded.code, ())
         if len(types) == 1:
-            return types[0]
+            return fresh(types[0])
         if types:
             named = [t for t in types if coded.text and t.name.casefold() == coded.text.casefold()]
-            all_codes: dict[Any, list[str]] = {}
-            for type_pk, code in ExamType.procedure_codes.through.objects.filter(
-                examtype_id__in=[t.pk for t in types]
-            ).values_list("examtype_id", "procedurecode_id"):
-                all_codes.setdefault(type_pk, []).append(code)
-            alone = [t for t in types if all_codes.get(t.pk) == [coded.code]]
+            alone = [t for t in types if catalog.codes_of.get(t.pk) == (coded.code,)]
             for pick in (named, alone):
                 if len(pick) == 1:
-                    return pick[0]
+                    return fresh(pick[0])
             ambiguous.append(f"{coded.code} ({', '.join(sorted(t.code for t in types))})")
     where = order.at("exam_type")
     if ambiguous:
@@ -531,19 +560,21 @@ def _adopt_identifiers(exam: Exam, imaging: Imaging, ctx: _Context) -> Exam:
             )
         updates[name] = value
     if updates:
-        Exam.objects.filter(pk=exam.pk).update(**updates, updated_at=timezone.now())
-        exam.refresh_from_db()
+        now = timezone.now()
+        Exam.objects.filter(pk=exam.pk).update(**updates, updated_at=now)
+        for name, value in updates.items():  # the row was created just now: no need to re-read
+            setattr(exam, name, value)
+        exam.updated_at = now
     return exam
 
 
 def _new_order(order: OrderData, patient: Patient, inbound: Inbound, ctx: _Context) -> None:
-    exam_type = _exam_type(order)
-    existing = (
-        Order.objects.filter(patient=patient, placer_order_number=order.placer_number)
-        .select_related("exam_type", "exam")
-        .first()
-    )
-    if existing is not None:
+    exam_type = _exam_type(order, ctx.catalog)
+    same_placer = Order.objects.filter(patient=patient, placer_order_number=order.placer_number)
+    # Nearly always none: ask for the key alone, and read the order only when there is one.
+    found = same_placer.values_list("pk", flat=True).first()
+    if found is not None:
+        existing = Order.objects.select_related("exam_type", "exam").get(pk=found)
         if existing.exam_type_id != exam_type.pk:
             raise rejected(
                 f"Placer order number {order.placer_number} is already a RadFlow order for "
@@ -590,7 +621,7 @@ def _change_order(order: OrderData, patient: Patient, inbound: Inbound, ctx: _Co
     found = _find_order(order, patient)
     changes = _order_fields(order, inbound)
     if order.procedures:
-        exam_type = _exam_type(order)
+        exam_type = _exam_type(order, ctx.catalog)
         if exam_type.pk != found.exam_type_id:
             changes["exam_type"] = exam_type
     changed = {name: value for name, value in changes.items() if getattr(found, name) != value}
@@ -862,9 +893,12 @@ def _error_text(error: Hl7Error) -> str:
     return f"{error.location}: {error.text}" if error.location else error.text
 
 
-def _apply_locked(row: Hl7Message, *, by: Any = None, last_try: bool = True) -> bytes:
-    """Apply the locked ``received`` row in a savepoint and store the outcome on it."""
-    head = peek(bytes(row.raw))
+def _apply_locked(
+    row: Hl7Message, *, by: Any = None, last_try: bool = True, head: Peek | None = None
+) -> bytes:
+    """Apply the locked ``received`` row in a savepoint and store the outcome on it (``head``:
+    the row's ``peek``, when the caller has it)."""
+    head = head or peek(bytes(row.raw))
     now = timezone.now()
     ctx: _Context | None = None
     error: Hl7Error | None = None
@@ -872,10 +906,12 @@ def _apply_locked(row: Hl7Message, *, by: Any = None, last_try: bool = True) -> 
     try:
         message = parse(bytes(row.raw))
         with transaction.atomic():  # a savepoint: what fails is undone, the row is still saved
+            catalog = _CATALOG.get()
             try:
                 interface = interface_for(
                     sending_application=message.sending_application,
                     sending_facility=message.sending_facility,
+                    catalog=catalog,
                 )
             except NotFound as exc:
                 raise refused(exc.message, ErrorCode.UNKNOWN_KEY, message.msh.at(3)) from None
@@ -887,6 +923,7 @@ def _apply_locked(row: Hl7Message, *, by: Any = None, last_try: bool = True) -> 
                 message=message,
                 actor=_actor(message.sending_application or interface.name, by),
                 by=_user(by),
+                catalog=catalog,
             )
             _APPLY[inbound.kind](inbound, ctx)
     except Hl7Error as exc:
@@ -968,14 +1005,21 @@ def _temporary_refusal(head: Peek) -> bytes:
     )
 
 
-def _apply_stored(pk: Any, head: Peek) -> bytes:
+def _apply_stored(stored: Hl7Message, head: Peek) -> bytes:
+    """Apply the row ``hl7_receive`` has just stored, under its lock (a re-send of the same
+    message may be applying it too: whoever locks it first applies it)."""
+    pk = stored.pk
     for attempt in range(1, APPLY_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                row = Hl7Message.objects.select_for_update().get(pk=pk)
-                if row.status != Hl7Status.RECEIVED:
-                    return _stored_ack(row)
-                return _apply_locked(row, last_try=attempt == APPLY_ATTEMPTS)
+                rows = Hl7Message.objects.select_for_update()
+                status = rows.values_list("status", flat=True).get(pk=pk)
+                if status != Hl7Status.RECEIVED:
+                    return _stored_ack(Hl7Message.objects.get(pk=pk))
+                # The first try applies the row as stored (nothing but this lock's holder
+                # changes a ``received`` row); a retry starts from the database's copy.
+                row = stored if attempt == 1 else Hl7Message.objects.get(pk=pk)
+                return _apply_locked(row, last_try=attempt == APPLY_ATTEMPTS, head=head)
         except (_Transient, OperationalError, InterfaceError) as exc:
             logger.warning("HL7 row %s: database busy or lost (%s), try %d", pk, exc, attempt)
             _pause(attempt)
@@ -1074,7 +1118,7 @@ def hl7_receive(*, raw: bytes, peer: str) -> bytes:
             with transaction.atomic():
                 row = _row_for(raw, head, peer)
                 row.save(force_insert=True)
-            return _apply_stored(row.pk, head)
+            return _apply_stored(row, head)
         except IntegrityError:
             if not head.control_id:  # pragma: no cover - only the once-constraint can collide
                 return _temporary_refusal(head)

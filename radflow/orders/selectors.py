@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from uuid import UUID
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from radflow.catalog.refdata import Cached, fresh
 from radflow.core.exam_states import CLOCK_RUNNING
 from radflow.core.sla import Clock, ClockState
 from radflow.orders.models import (
@@ -33,13 +35,52 @@ def rules_for(order: Order) -> QuerySet[CompletenessRule]:
     return CompletenessRule.objects.filter(payer_scope, type_scope, active=True)
 
 
-def requirement_met(order: Order, requirement: str) -> bool:
-    """Whether the order satisfies one requirement (the order must be saved for the lists)."""
+@dataclass(frozen=True)
+class OrderRules:
+    """The completeness rules and SLA policies, as every new or changed order reads them."""
+
+    #: Active completeness rules as (requirement, exam type id, payer id); None: any.
+    requirements: tuple[tuple[str, Any, Any], ...]
+    #: Every SLA policy, in the model's order.
+    policies: tuple[SlaPolicy, ...]
+
+
+def _load_order_rules() -> OrderRules:
+    active = CompletenessRule.objects.filter(active=True)
+    return OrderRules(
+        requirements=tuple(active.values_list("requirement", "exam_type_id", "payer_id")),
+        policies=tuple(SlaPolicy.objects.all()),
+    )
+
+
+#: Read per order, changed a few times a year: cached per process (``catalog.refdata``).
+_ORDER_RULES = Cached(_load_order_rules)
+
+
+def order_rules() -> OrderRules:
+    return _ORDER_RULES.get()
+
+
+def _wanted(order: Order, rules: OrderRules | None) -> set[str]:
+    """The requirements of ``rules_for(order)``, from the cached rules."""
+    requirements = (rules or order_rules()).requirements
+    return {
+        requirement
+        for requirement, exam_type_id, payer_id in requirements
+        if exam_type_id in (None, order.exam_type_id) and payer_id in (None, order.payer_id)
+    }
+
+
+def requirement_met(
+    order: Order, requirement: str, *, new_codes: Sequence[str] | None = None
+) -> bool:
+    """Whether the order satisfies one requirement. A saved order's lists are read from the
+    database; a new one not yet saved has the diagnosis codes ``new_codes`` and no attachments."""
     match Requirement(requirement):
         case Requirement.CLINICAL_INDICATION:
             return bool(order.clinical_indication.strip())
         case Requirement.DIAGNOSIS_CODE:
-            return order.diagnoses.exists()
+            return bool(new_codes) if new_codes is not None else order.diagnoses.exists()
         case Requirement.SIGNED_ORDER:
             return order.signed_order
         case Requirement.PRIOR_IMAGING_NOTE:
@@ -53,13 +94,25 @@ def requirement_met(order: Order, requirement: str) -> bool:
         case Requirement.PAYER:
             return order.payer_id is not None
         case Requirement.REQUISITION_ATTACHED:
+            if new_codes is not None:
+                return False
             return order.attachments.filter(kind="requisition").exists()
 
 
-def missing_requirements(order: Order) -> list[str]:
-    """The requirement codes the order does not meet, in the table's order, without repeats."""
-    wanted = set(rules_for(order).values_list("requirement", flat=True))
-    return [r.value for r in Requirement if r.value in wanted and not requirement_met(order, r)]
+def missing_requirements(
+    order: Order, *, new_codes: Sequence[str] | None = None, rules: OrderRules | None = None
+) -> list[str]:
+    """The requirement codes the order does not meet, in the table's order, without repeats.
+
+    ``new_codes``: the order is not saved yet and will have these diagnosis codes (and no
+    attachments), so its completeness is known before its first save.
+    """
+    wanted = _wanted(order, rules)
+    return [
+        r.value
+        for r in Requirement
+        if r.value in wanted and not requirement_met(order, r, new_codes=new_codes)
+    ]
 
 
 def requirement_labels(codes: list[str]) -> list[str]:
@@ -70,13 +123,16 @@ def requirement_labels(codes: list[str]) -> list[str]:
 # --- SLA ---------------------------------------------------------------------------------------
 
 
-def sla_policy_for(order: Order) -> SlaPolicy | None:
+def sla_policy_for(order: Order, *, rules: OrderRules | None = None) -> SlaPolicy | None:
     """The exam type's own policy for the priority, else the priority's general one."""
-    policies = SlaPolicy.objects.filter(priority=order.priority).filter(
-        Q(exam_type_id=order.exam_type_id) | Q(exam_type__isnull=True)
-    )
+    policies = [
+        p
+        for p in (rules or order_rules()).policies
+        if p.priority == order.priority and p.exam_type_id in (order.exam_type_id, None)
+    ]
     # Specific before general: rows with an exam type sort first.
-    return min(policies, key=lambda p: p.exam_type_id is None, default=None)
+    policy = min(policies, key=lambda p: p.exam_type_id is None, default=None)
+    return None if policy is None else fresh(policy)
 
 
 def order_clock(order: Order) -> Clock | None:

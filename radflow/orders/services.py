@@ -41,7 +41,13 @@ from radflow.orders.models import (
     Priority,
     SlaEscalation,
 )
-from radflow.orders.selectors import missing_requirements, open_clock_orders, sla_policy_for
+from radflow.orders.selectors import (
+    OrderRules,
+    missing_requirements,
+    open_clock_orders,
+    order_rules,
+    sla_policy_for,
+)
 from radflow.patients.models import Patient
 
 #: Order fields a person may set on the form (and HL7/FHIR may set through the same service).
@@ -68,11 +74,28 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/tiff", "text/plain"}
 
 
-def _validate(order: Order) -> None:
+def _validate(order: Order, *, trusted: Iterable[str] = ()) -> None:
     try:
-        order.full_clean(exclude=["missing"])
+        order.full_clean(exclude=["missing", *trusted])
     except ValidationError as exc:
         raise ValidationFailed(exc.message_dict) from exc
+
+
+#: Related rows a new order is given as objects its caller has just read.
+_RELATED = ("patient", "exam_type", "site", "payer", "received_by")
+
+
+def _trusted_on_create(order: Order) -> list[str]:
+    """Fields of a new order that ``full_clean`` need not look up again: its primary key (a
+    fresh UUID) and the related rows given as objects read from the database. Each check is a
+    query that proves nothing the foreign keys do not enforce at commit anyway."""
+    trusted = ["id"]
+    for name in _RELATED:
+        field = Order._meta.get_field(name)
+        related = field.get_cached_value(order) if field.is_cached(order) else None  # type: ignore[union-attr]
+        if related is not None and not related._state.adding:
+            trusted.append(name)
+    return trusted
 
 
 def _check_exam_type(value: ExamType | str) -> ExamType:
@@ -109,9 +132,9 @@ def _refresh_completeness(order: Order) -> None:
         order.save(update_fields=["missing", "is_complete", "updated_at"])
 
 
-def _restart_clock(order: Order) -> None:
+def _restart_clock(order: Order, rules: OrderRules | None = None) -> None:
     """(Re)compute the SLA clock from receipt with the policy for the current priority."""
-    policy = sla_policy_for(order)
+    policy = sla_policy_for(order, rules=rules)
     if policy is None:
         order.sla_due_at = order.sla_warn_at = None
     else:
@@ -153,12 +176,18 @@ def order_create(
         received_by=by if getattr(by, "pk", None) else None,
         **fields,
     )
-    _validate(order)
-    _restart_clock(order)
+    _validate(order, trusted=_trusted_on_create(order))
+    rules = order_rules()
+    _restart_clock(order, rules)
+    # Completeness is known before the first save (the codes below, no attachments yet): one
+    # INSERT and one history row, not an INSERT, an UPDATE and two history rows.
+    order.missing = missing_requirements(order, new_codes=codes, rules=rules)
+    order.is_complete = not order.missing
     order._history_user = order.received_by  # type: ignore[attr-defined]
-    order.save()
-    _set_diagnoses(order, codes)
-    _refresh_completeness(order)
+    order.save(force_insert=True)
+    OrderDiagnosis.objects.bulk_create(
+        OrderDiagnosis(order=order, code=code, position=i) for i, code in enumerate(codes, 1)
+    )
     from radflow.exams.services import exam_open
 
     exam_open(order=order, at=order.received_at)

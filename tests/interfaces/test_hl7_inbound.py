@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
+from radflow.catalog.models import ExamType
 from radflow.core.errors import Conflict
 from radflow.core.exam_states import ExamState
 from radflow.core.hl7.inbound import MessageKind, OrderControl
@@ -20,7 +21,7 @@ from radflow.core.hl7.parse import peek
 from radflow.exams.models import Exam, ExamTransition
 from radflow.interfaces import hl7_inbound
 from radflow.interfaces.hl7_inbound import hl7_receive, hl7_refuse, hl7_replay
-from radflow.interfaces.models import DEAD_LETTER, Hl7Message, Hl7Status
+from radflow.interfaces.models import DEAD_LETTER, Hl7Interface, Hl7Message, Hl7Status
 from radflow.orders.models import Order
 from radflow.patients.models import Patient, PatientIdentifier, PatientMerge
 from tests.core.hl7.messages import load, names, replace_segment, with_control_id
@@ -32,6 +33,7 @@ from tests.interfaces.hl7_world import (
     Hl7World,
     exam_for,
 )
+from tests.scheduling.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -751,3 +753,48 @@ def test_exams_are_untouched_by_an_adt(hl7_world: Hl7World) -> None:
     receive(load("adt_a08-epic-v231.hl7"))
 
     assert Exam.objects.get(pk=exam.pk).state == ExamState.REQUESTED
+
+
+# --- settings changed between messages (the listener caches them) ------------------------------
+
+
+def another_order(control_id: str, placer: bytes) -> bytes:
+    """The golden new order under another control ID, placer number and study UID."""
+    raw = with_control_id(load("orm_o01-nw-epic-v231.hl7"), control_id)
+    return raw.replace(b"EP100234", placer).replace(
+        b".20261202130000^EPIC", b"." + placer[2:] + b"^EPIC"
+    )
+
+
+def test_an_exam_type_withdrawn_between_two_orders_is_not_ordered_again(
+    hl7_world: Hl7World,
+) -> None:
+    assert receive(load("orm_o01-nw-epic-v231.hl7")).code == "AA"
+    ExamType.objects.filter(code="us-abdomen-complete").update(active=False)
+
+    ack = receive(another_order("EPIC-ORM-7001", b"EP700001"))
+
+    assert (ack.code, ack.error_code, ack.error_location) == ("AE", "103", "OBR^1^4")
+    assert Order.objects.count() == 1
+
+
+def test_an_interface_switched_off_between_two_messages_refuses_the_second(
+    hl7_world: Hl7World,
+) -> None:
+    assert receive(load("orm_o01-nw-epic-v231.hl7")).code == "AA"
+    Hl7Interface.objects.filter(pk=hl7_world.epic.pk).update(active=False)
+
+    ack = receive(another_order("EPIC-ORM-7002", b"EP700002"))
+
+    assert (ack.code, ack.error_code, ack.error_location) == ("AR", "204", "MSH^1^3")
+    assert Order.objects.count() == 1
+
+
+def test_orders_follow_the_interfaces_new_site_from_the_next_message(hl7_world: Hl7World) -> None:
+    assert receive(load("orm_o01-nw-epic-v231.hl7")).code == "AA"
+    north = SiteFactory.create(code="NORTH", name="Riverbend North")
+    Hl7Interface.objects.filter(pk=hl7_world.epic.pk).update(site=north)
+
+    assert receive(another_order("EPIC-ORM-7003", b"EP700003")).code == "AA"
+
+    assert (order_of("EP100234").site, order_of("EP700003").site) == (hl7_world.site, north)

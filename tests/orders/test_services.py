@@ -86,6 +86,17 @@ def test_a_complete_referral_opens_a_requested_exam_with_a_clock(
     assert exam.study_instance_uid.startswith("2.25.")
 
 
+def test_a_new_order_has_one_history_record_with_its_completeness(
+    reference: None, coordinator: User
+) -> None:
+    order = make_order(by=coordinator, complete=False, exam_type="us-ob-standard")
+
+    (created,) = order.history.all()
+    assert (created.history_type, created.history_user) == ("+", coordinator)
+    assert (created.is_complete, created.missing) == (False, order.missing)
+    assert "lmp" in created.missing
+
+
 def test_each_new_order_gets_the_next_accession_number(reference: None) -> None:
     first, second = make_order().exam, make_order().exam
     assert int(second.accession_number[2:]) == int(first.accession_number[2:]) + 1
