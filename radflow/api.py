@@ -111,14 +111,17 @@ def _register_routers() -> None:
     from radflow.audit.api import router as audit_router
     from radflow.billing.api import router as billing_router
     from radflow.catalog.api import router as catalog_router
+    from radflow.contrast.api import router as contrast_router
     from radflow.credentials.api import router as credentials_router
     from radflow.exams.api import router as exams_router
+    from radflow.infection.api import router as infection_router
     from radflow.orders.api import router as orders_router
     from radflow.patients.api import router as patients_router
     from radflow.rostering.api import router as rostering_router
     from radflow.scheduling.api import booking_router as scheduling_booking_router
     from radflow.scheduling.api import router as scheduling_router
     from radflow.staff.api import router as staff_router
+    from radflow.supplies.api import router as supplies_router
 
     api.add_router("/department", scheduling_router)
     api.add_router("/scheduling", scheduling_booking_router)
@@ -131,6 +134,9 @@ def _register_routers() -> None:
     api.add_router("/exams", exams_router)
     api.add_router("/rosters", rostering_router)
     api.add_router("/credentials", credentials_router)
+    api.add_router("/infection", infection_router)
+    api.add_router("/contrast", contrast_router)
+    api.add_router("/supplies", supplies_router)
 
 
 _register_routers()

@@ -18,7 +18,12 @@ from tests.billing.factories import PayerFactory
 from tests.catalog.factories import ExamTypeFactory, ProcedureCodeFactory
 from tests.orders.factories import make_order
 from tests.patients.factories import PatientFactory
-from tests.scheduling.factories import DeviceFactory, ProbeFactory, RoomFactory
+from tests.scheduling.factories import (
+    DepartmentFactory,
+    DeviceFactory,
+    ProbeFactory,
+    RoomFactory,
+)
 from tests.staff.factories import StaffMemberFactory
 
 
@@ -221,6 +226,212 @@ def _hl7_objects() -> dict[str, Any]:
     }
 
 
+def _contrast_objects(exam: Any, by: Any) -> dict[str, Any]:
+    """An agent, a dose given in ``exam`` and a reaction to it (issue 10): the contrast pages."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from radflow.contrast.models import AdverseEvent, ContrastAdministration, ContrastAgent
+
+    agent = ContrastAgent.objects.create(
+        name="Iohexol 350", agent_class="iodinated", routes=["iv"], dose_unit="mL"
+    )
+    given = ContrastAdministration.objects.create(
+        exam=exam,
+        agent=agent,
+        dose=Decimal(80),
+        route="iv",
+        injection_site="Right antecubital",
+        given_at=timezone.now(),
+        given_by=by,
+    )
+    event = AdverseEvent.objects.create(
+        administration=given,
+        onset_at=timezone.now(),
+        grade="mild",
+        symptoms=["urticaria"],
+        treatment="Observation only.",
+        outcome="resolved",
+        recorded_at=timezone.now(),
+        recorded_by=by,
+    )
+    return {"agent": agent, "administration": given, "event": event}
+
+
+def _infection_objects(exam: Any) -> dict[str, Any]:
+    """A probe used on ``exam``, a device, a disinfectant and a failed cycle (issue 10)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from radflow.infection.models import (
+        DisinfectionAgent,
+        ProbeUse,
+        Reprocessing,
+        ReprocessingDevice,
+    )
+
+    probe = ProbeFactory.create(probe_type="endocavitary", model_name="IC5-9-D")
+    device = ReprocessingDevice.objects.create(
+        name="Matrix trophon2",
+        kind="hp_mist",
+        manufacturer="Nanosonics",
+        model_name="trophon2",
+        serial_number="MATRIX-T2",
+    )
+    agent = DisinfectionAgent.objects.create(
+        name="Cidex OPA", kind="opa", lot_number="MATRIX-1", expires_on=datetime.date(2031, 1, 1)
+    )
+    ProbeUse.objects.create(probe=probe, exam=exam, at=timezone.now())
+    cycle = Reprocessing.objects.create(
+        probe=probe,
+        method="hld_automated",
+        device=device,
+        result="fail",
+        indicator="pass",
+        exposure_met=True,
+        started_at=timezone.now(),
+        ended_at=timezone.now(),
+        level="none",
+        problems="the cycle failed",
+    )
+    return {"probe": probe, "device": device, "agent": agent, "cycle": cycle}
+
+
+def _quality_objects(exam: Any, owner: Any) -> dict[str, Any]:
+    """The quality program (issue 9): an audit with its checklist, a peer review with a
+    discrepancy follow-up, an incident with a CAPA line, a complaint, an accessibility request."""
+    import datetime
+
+    from django.utils import timezone
+
+    from radflow.quality.models import (
+        AccessibilityRequest,
+        AuditChecklist,
+        AuditChecklistItem,
+        CorrectiveAction,
+        DiscrepancyFollowUp,
+        Feedback,
+        ImageAudit,
+        Incident,
+        PeerReview,
+    )
+    from radflow.staff.models import JobRole
+
+    exam_type = exam.order.exam_type
+    checklist = AuditChecklist.objects.create(
+        name="Matrix checklist", exam_type=exam_type, modality=exam_type.modality
+    )
+    item = AuditChecklistItem.objects.create(
+        checklist=checklist, position=1, category="views", label="Required views"
+    )
+    now, today = timezone.now(), timezone.localdate()
+    reader = StaffMemberFactory.create(job_role=JobRole.RADIOLOGIST)
+    review = PeerReview.objects.create(
+        exam=exam,
+        reader=reader,
+        reviewer=StaffMemberFactory.create(job_role=JobRole.RADIOLOGIST),
+        month=today.replace(day=1),
+        assigned_at=now,
+        due_on=today,
+        status="completed",
+        score="3b",
+        comment="Missed finding.",
+        completed_at=now,
+    )
+    incident = Incident.objects.create(
+        number="INC-2031-0001",
+        kind="incident",
+        category="fall",
+        severity="minor",
+        occurred_at=now,
+        reported_at=now,
+        description="Matrix incident.",
+    )
+    return {
+        "audit": ImageAudit.objects.create(
+            exam=exam, performer=StaffMemberFactory.create(), month=today, checklist=checklist
+        ),
+        "checklist": checklist,
+        "item": item,
+        "review": review,
+        "follow_up": DiscrepancyFollowUp.objects.create(
+            review=review, opened_at=now, due_on=today + datetime.timedelta(days=30)
+        ),
+        "incident": incident,
+        "action": CorrectiveAction.objects.create(
+            incident=incident, kind="corrective", description="Fix.", owner=owner, due_on=today
+        ),
+        "feedback": Feedback.objects.create(
+            number="FB-2031-0001",
+            kind="complaint",
+            channel="phone",
+            category="wait",
+            received_on=today,
+            summary="Matrix complaint.",
+        ),
+        "access": AccessibilityRequest.objects.create(
+            patient=exam.order.patient,
+            need="wheelchair",
+            needed_on=today,
+            requested_at=now,
+        ),
+    }
+
+
+def _supplies_objects(room: Any, by: Any) -> dict[str, Any]:
+    """A vendor, an item with a lot on a room's shelf, a draft PO and a count (issue 10)."""
+    import datetime
+
+    from radflow.supplies import purchasing, services
+    from radflow.supplies.models import Item, LocationKind, StockLocation, Vendor
+
+    vendor = Vendor.objects.create(name="Matrix Medical Supply")
+    item = Item.objects.create(
+        name="Matrix probe cover", category="probe_cover", unit="each", vendor=vendor,
+        lot_tracked=True,
+    )  # fmt: skip
+    shelf = StockLocation.objects.create(
+        name="Matrix shelf", code="MX-SHELF", kind=LocationKind.ROOM, site=room.site, room=room
+    )
+    services.stock_receive(
+        item=item, location=shelf, quantity=10, by=None, lot_number="MX-1",
+        expiry_date=datetime.date(2031, 1, 1),
+    )  # fmt: skip
+    po = purchasing.po_create(
+        vendor=vendor, deliver_to=shelf, lines=[purchasing.LineInput(item=item, quantity=5)], by=by
+    )
+    count = services.cycle_count_record(
+        location=shelf,
+        by=None,
+        lines=[services.CountInput(item=item, lot=item.lots.get(), counted=10)],
+    )
+    return {"vendor": vendor, "item": item, "shelf": shelf, "po": po, "count": count,
+            "lot": item.lots.get()}  # fmt: skip
+
+
+def _report_pack_objects() -> dict[str, Any]:
+    """A monthly report pack with one built draft and its two (tiny) files (issue 9)."""
+    import datetime
+
+    from radflow.kpis.report_models import (
+        FileKind,
+        PackStatus,
+        ReportPack,
+        ReportPackFile,
+        ReportPackVersion,
+    )
+
+    pack = ReportPack.objects.create(month=datetime.date(2031, 2, 1))
+    version = ReportPackVersion.objects.create(pack=pack, number=1, status=PackStatus.DRAFT)
+    for kind, content in ((FileKind.PDF, b"%PDF-1.4 matrix"), (FileKind.XLSX, b"PK matrix")):
+        ReportPackFile.objects.create(
+            version=version, kind=kind, content=content, size=len(content), sha256="0" * 64
+        )
+    return {"pack": pack, "version": version}
+
+
 def matrix_objects() -> MatrixObjects:
     room = RoomFactory()
     device = DeviceFactory(room=room)
@@ -253,7 +464,15 @@ def matrix_objects() -> MatrixObjects:
     calendar = _calendar_objects(room, device, staff)
     application_entity = _application_entity(device)
     hl7 = _hl7_objects()
+    infection = _infection_objects(order.exam)
+    contrast = _contrast_objects(order.exam, owner)
+    quality = _quality_objects(order.exam, owner)
+    supplies = _supplies_objects(room, owner)
+    report_pack = _report_pack_objects()
     by_prefix: dict[str, Any] = {
+        "kpis:target_": DepartmentFactory.create(site=room.site),
+        "kpis:report_pack_": report_pack["pack"],
+        "kpis:report_version_": report_pack["version"],
         "credentials:credential_": credentials["credential"],
         "credentials:signoff_": credentials["signoff"],
         "credentials:plan_": credentials["plan"],
@@ -299,6 +518,35 @@ def matrix_objects() -> MatrixObjects:
         "authorizations:request": order,
         "authorizations:rule": auth_rule,
         "authorizations:": authorization,
+        "contrast:agent_": contrast["agent"],
+        "contrast:requirement_": exam_type,
+        "contrast:reaction_": contrast["administration"],
+        "contrast:event": contrast["event"],
+        "contrast:exam": order.exam,
+        "infection:probe": infection["probe"],
+        "infection:exam_": order.exam,
+        "infection:cycle": infection["cycle"],
+        "infection:agent": infection["agent"],
+        "infection:device": infection["device"],
+        "quality:audit_": quality["audit"],
+        "quality:checklist_item_edit": quality["item"],
+        "quality:checklist_": quality["checklist"],
+        "quality:peer_": quality["review"],
+        "quality:follow_up_": quality["follow_up"],
+        "quality:incident_": quality["incident"],
+        "quality:action_add": quality["incident"],
+        "quality:action_": quality["action"],
+        "quality:feedback_": quality["feedback"],
+        "quality:access_": quality["access"],
+        "supplies:item_": supplies["item"],
+        "supplies:location_": supplies["shelf"],
+        "supplies:count_": supplies["count"],
+        "supplies:template_": exam_type,
+        "supplies:recall": supplies["lot"],
+        "supplies:exam": order.exam,
+        "supplies:vendor_": supplies["vendor"],
+        "supplies:po_": supplies["po"],
+        "supplies:reorder_": supplies["vendor"],
         "exams:": order.exam,
         "intake:": order.exam,
     }
@@ -316,6 +564,9 @@ def matrix_objects() -> MatrixObjects:
         "run_id": rostering["run"],
         "swap_id": rostering["swap"],
         "credential_id": credentials["credential"],
+        "cycle_id": infection["cycle"],
+        "administration_id": contrast["administration"],
+        "item_id": supplies["item"],
         # FHIR (issue 7): a room is a Location, its modality a HealthcareService; a Slot read
         # of an id that is no slot answers 404 to those allowed.
         "location_id": room,

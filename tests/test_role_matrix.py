@@ -110,6 +110,84 @@ HL7_CONSOLE = frozenset({Role.COORDINATOR, Role.INTERFACE_ANALYST, Role.ADMIN})
 HL7_REPLAYERS = frozenset({Role.COORDINATOR, Role.INTERFACE_ANALYST, Role.ADMIN})
 HL7_SETUP = frozenset({Role.INTERFACE_ANALYST, Role.ADMIN})
 
+#: Contrast (issue 10): clinical staff, the director and auditors read; technologists and
+#: radiologists give doses and record reactions and premedication; the coordinator keeps the
+#: agents and records lab eGFRs; the radiologist sets what exam types ask; reporting a reaction to
+#: the safety programme is the radiologist's or the coordinator's.
+CONTRAST_READERS = frozenset(
+    {Role.COORDINATOR, Role.TECHNOLOGIST, Role.RADIOLOGIST, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN}
+)
+CONTRAST_GIVERS = frozenset({Role.TECHNOLOGIST, Role.RADIOLOGIST, Role.ADMIN})
+CONTRAST_AGENT_EDITORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+CONTRAST_SETTINGS_EDITORS = frozenset({Role.RADIOLOGIST, Role.ADMIN})
+CONTRAST_REPORTERS = frozenset({Role.COORDINATOR, Role.RADIOLOGIST, Role.ADMIN})
+EGFR_RECORDERS = CONTRAST_GIVERS | {Role.COORDINATOR}
+
+#: Probe traceability (issue 10): clinical staff, the director, biomed and auditors read the
+#: dashboard, cycles, disinfectants and devices (no patient on them); pages naming patients leave
+#: biomed out. Sonographers attach probes and reprocess; biomed checks devices and takes probes
+#: out of service; the infection preventionist also keeps disinfectants and devices, runs
+#: look-backs and alone overrides the probe stop.
+INFECTION_READERS = frozenset(
+    {
+        Role.COORDINATOR,
+        Role.TECHNOLOGIST,
+        Role.DIRECTOR,
+        Role.BIOMED,
+        Role.INFECTION_PREVENTIONIST,
+        Role.AUDITOR,
+        Role.ADMIN,
+    }
+)
+PROBE_USE_READERS = INFECTION_READERS - {Role.BIOMED}
+REPROCESSORS = frozenset({Role.TECHNOLOGIST, Role.INFECTION_PREVENTIONIST, Role.ADMIN})
+PROBE_STATUS_EDITORS = REPROCESSORS | {Role.BIOMED}
+INFECTION_MANAGERS = frozenset({Role.INFECTION_PREVENTIONIST, Role.ADMIN})
+
+#: The quality program (issue 9): the director and the coordinator run it, auditors read it;
+#: radiologists peer review; every role but the auditor reports incidents; the front desk
+#: records accessibility requests. A person's own audits, reviews and actions are checked per
+#: object (the cast here owns none, so those pages deny them).
+QA_READERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN})
+QA_MANAGERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.ADMIN})
+QA_ACCESS_READERS = QA_READERS | {Role.SCHEDULER}
+QA_ACCESS_EDITORS = QA_MANAGERS | {Role.SCHEDULER}
+PEER_REVIEWERS = frozenset({Role.RADIOLOGIST, Role.ADMIN})
+INCIDENT_REPORTERS = ALL - {Role.AUDITOR}
+
+#: KPIs (issue 9): the people who run or oversee the department read the definitions and
+#: targets; the director alone sets a department's targets.
+KPI_READERS = frozenset(
+    {Role.COORDINATOR, Role.RADIOLOGIST, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN}
+)
+KPI_TARGET_EDITORS = frozenset({Role.DIRECTOR, Role.ADMIN})
+#: The monthly report pack (issue 9): the director and the coordinator build, comment on and
+#: publish it; nobody else opens it.
+REPORT_PACK_USERS = frozenset({Role.COORDINATOR, Role.DIRECTOR, Role.ADMIN})
+#: The dashboards (director's, coordinator's, modality lead's), their exports and the drill-down
+#: to the exams behind a number: the same readers (all of them also read patients).
+KPI_DASHBOARD_READERS = KPI_READERS
+
+#: Supplies (issue 10): everyone who works with supplies sees items, shelves and the dashboard;
+#: the coordinator keeps stock, purchasing, vendors and recalls; sonographers record what an
+#: exam used and issue by hand; the director, biomed, the infection preventionist and auditors
+#: read the ledger and purchasing. Pages naming patients (a recall, an exam) leave biomed out.
+SUPPLY_READERS = frozenset(
+    {
+        Role.COORDINATOR,
+        Role.DIRECTOR,
+        Role.BIOMED,
+        Role.INFECTION_PREVENTIONIST,
+        Role.AUDITOR,
+        Role.ADMIN,
+    }
+)
+SUPPLY_USERS = SUPPLY_READERS | {Role.TECHNOLOGIST}
+SUPPLY_MANAGERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+SUPPLY_RECORDERS = frozenset({Role.COORDINATOR, Role.TECHNOLOGIST, Role.ADMIN})
+RECALL_READERS = SUPPLY_READERS - {Role.BIOMED}
+EXAM_SUPPLY_READERS = SUPPLY_USERS - {Role.BIOMED}
+
 PAGES: dict[str, Expectation] = {
     "accounts:login": PUBLIC,
     "accounts:logout": PUBLIC,
@@ -309,6 +387,148 @@ PAGES: dict[str, Expectation] = {
     "interfaces:hl7_destination_add": HL7_SETUP,
     "interfaces:hl7_destination_edit": HL7_SETUP,
     "interfaces:hl7_settings": HL7_SETUP,
+    # --- contrast (issue 10) ---
+    "contrast:dashboard": CONTRAST_READERS,
+    "contrast:agents": CONTRAST_READERS,
+    "contrast:agent_add": CONTRAST_AGENT_EDITORS,
+    "contrast:agent_edit": CONTRAST_AGENT_EDITORS,
+    "contrast:requirements": CONTRAST_READERS,
+    "contrast:requirement_edit": CONTRAST_SETTINGS_EDITORS,
+    "contrast:administrations": CONTRAST_READERS,
+    "contrast:reaction_add": CONTRAST_GIVERS,
+    "contrast:events": CONTRAST_READERS,
+    "contrast:event": CONTRAST_READERS,
+    "contrast:event_report": CONTRAST_REPORTERS,
+    "contrast:exam": CONTRAST_READERS,
+    "contrast:exam_administer": CONTRAST_GIVERS,
+    "contrast:exam_premedicate": CONTRAST_GIVERS,
+    "contrast:exam_egfr": EGFR_RECORDERS,
+    # --- probe traceability (issue 10) ---
+    "infection:dashboard": INFECTION_READERS,
+    "infection:reprocess": REPROCESSORS,
+    "infection:probe": PROBE_USE_READERS,
+    "infection:probe_status": PROBE_STATUS_EDITORS,
+    "infection:probe_use_detach": REPROCESSORS,
+    "infection:exam_probes": PROBE_USE_READERS,
+    "infection:exam_probe_attach": REPROCESSORS,
+    "infection:exam_probe_override": INFECTION_MANAGERS,
+    "infection:cycles": INFECTION_READERS,
+    "infection:cycle": INFECTION_READERS,
+    "infection:lookback": INFECTION_MANAGERS,
+    "infection:lookback_export": INFECTION_MANAGERS,
+    "infection:agents": INFECTION_READERS,
+    "infection:agent_add": INFECTION_MANAGERS,
+    "infection:agent": INFECTION_READERS,
+    "infection:agent_test": REPROCESSORS,
+    "infection:agent_discard": INFECTION_MANAGERS,
+    "infection:devices": INFECTION_READERS,
+    "infection:device_add": INFECTION_MANAGERS,
+    "infection:device": INFECTION_READERS,
+    "infection:device_qc": PROBE_STATUS_EDITORS,
+    # --- quality program (issue 9) ---
+    "kpis:home": KPI_DASHBOARD_READERS,
+    "kpis:director": KPI_DASHBOARD_READERS,
+    "kpis:coordinator": KPI_DASHBOARD_READERS,
+    "kpis:modality": KPI_DASHBOARD_READERS,
+    "kpis:export": KPI_DASHBOARD_READERS,
+    "kpis:drilldown": KPI_DASHBOARD_READERS,
+    "kpis:drilldown_export": KPI_DASHBOARD_READERS,
+    "kpis:targets": KPI_READERS,
+    "kpis:target_edit": KPI_TARGET_EDITORS,
+    "kpis:target_reset": KPI_TARGET_EDITORS,
+    "kpis:report_packs": REPORT_PACK_USERS,
+    "kpis:report_build": REPORT_PACK_USERS,  # POST only
+    "kpis:report_pack_detail": REPORT_PACK_USERS,
+    "kpis:report_pack_status": REPORT_PACK_USERS,
+    "kpis:report_pack_commentary": REPORT_PACK_USERS,  # POST only
+    "kpis:report_version_publish": REPORT_PACK_USERS,  # POST only
+    "kpis:report_version_pdf": REPORT_PACK_USERS,
+    "kpis:report_version_xlsx": REPORT_PACK_USERS,
+    "quality:home": QA_READERS,
+    "quality:settings": QA_MANAGERS,
+    "quality:my_work": ANY,
+    "quality:audits": QA_READERS,
+    "quality:audit_draw": QA_MANAGERS,
+    "quality:my_audits": ANY,
+    "quality:audit_trend": QA_READERS,
+    "quality:audit_detail": QA_READERS,
+    "quality:audit_acknowledge": ANY,  # POST only; the service checks it is the sonographer's
+    "quality:checklists": QA_READERS,
+    "quality:checklist_new": QA_MANAGERS,
+    "quality:checklist_detail": QA_READERS,
+    "quality:checklist_edit": QA_MANAGERS,
+    "quality:checklist_item_add": QA_MANAGERS,
+    "quality:checklist_item_edit": QA_MANAGERS,
+    "quality:peer_reviews": QA_READERS,
+    "quality:peer_assign": QA_MANAGERS,
+    "quality:peer_mine": PEER_REVIEWERS,
+    "quality:peer_review": QA_READERS,  # and the assigned reviewer, blind to the reader
+    "quality:peer_decline": PEER_REVIEWERS,  # POST only; the service checks the reviewer
+    "quality:peer_reassign": QA_MANAGERS,
+    "quality:follow_ups": QA_READERS | {Role.RADIOLOGIST},
+    "quality:follow_up_detail": QA_READERS,  # and the follow-up's owner
+    "quality:follow_up_close": ANY,  # POST only; the view checks owner or manager
+    "quality:incidents": QA_READERS,
+    "quality:incident_new": INCIDENT_REPORTERS,
+    "quality:incident_detail": QA_READERS,
+    "quality:incident_edit": QA_MANAGERS,
+    "quality:action_add": QA_MANAGERS,
+    "quality:action_detail": QA_READERS,  # and the action's owner
+    "quality:action_close": ANY,  # POST only; the view checks owner or manager
+    "quality:feedback": QA_READERS,
+    "quality:feedback_new": QA_MANAGERS,
+    "quality:feedback_detail": QA_READERS,
+    "quality:feedback_assign": QA_MANAGERS,
+    "quality:feedback_resolve": QA_MANAGERS,
+    "quality:satisfaction": QA_READERS,
+    "quality:satisfaction_import": QA_MANAGERS,
+    "quality:satisfaction_template": QA_READERS,
+    "quality:access": QA_ACCESS_READERS,
+    "quality:access_new": QA_ACCESS_EDITORS,
+    "quality:access_detail": QA_ACCESS_READERS,
+    # --- supplies (issue 10) ---
+    "supplies:dashboard": SUPPLY_USERS,
+    "supplies:items": SUPPLY_USERS,
+    "supplies:item_add": SUPPLY_MANAGERS,
+    "supplies:item_detail": SUPPLY_USERS,
+    "supplies:item_edit": SUPPLY_MANAGERS,
+    "supplies:item_levels": SUPPLY_MANAGERS,
+    "supplies:locations": SUPPLY_USERS,
+    "supplies:location_add": SUPPLY_MANAGERS,
+    "supplies:location_detail": SUPPLY_USERS,
+    "supplies:location_edit": SUPPLY_MANAGERS,
+    "supplies:location_count": SUPPLY_MANAGERS,
+    "supplies:counts": SUPPLY_READERS,
+    "supplies:count_detail": SUPPLY_READERS,
+    "supplies:movements": SUPPLY_READERS,
+    "supplies:receive": SUPPLY_MANAGERS,
+    "supplies:issue": SUPPLY_RECORDERS,
+    "supplies:transfer": SUPPLY_MANAGERS,
+    "supplies:discard": SUPPLY_MANAGERS,
+    "supplies:templates": SUPPLY_READERS,
+    "supplies:template_edit": SUPPLY_MANAGERS,
+    "supplies:lots": SUPPLY_READERS,
+    "supplies:recall": RECALL_READERS,
+    "supplies:recall_mark": SUPPLY_MANAGERS,
+    "supplies:exam": EXAM_SUPPLY_READERS,
+    "supplies:exam_adjust": SUPPLY_RECORDERS,
+    "supplies:vendors": SUPPLY_READERS,
+    "supplies:vendor_add": SUPPLY_MANAGERS,
+    "supplies:vendor_detail": SUPPLY_READERS,
+    "supplies:vendor_edit": SUPPLY_MANAGERS,
+    "supplies:pos": SUPPLY_READERS,
+    "supplies:po_add": SUPPLY_MANAGERS,
+    "supplies:po_detail": SUPPLY_READERS,
+    "supplies:po_send": SUPPLY_MANAGERS,
+    "supplies:po_receive": SUPPLY_MANAGERS,
+    "supplies:po_close": SUPPLY_MANAGERS,
+    "supplies:po_cancel": SUPPLY_MANAGERS,
+    "supplies:po_pdf": SUPPLY_READERS,
+    "supplies:po_csv": SUPPLY_READERS,
+    "supplies:reorder": SUPPLY_READERS,
+    "supplies:reorder_order": SUPPLY_MANAGERS,
+    "supplies:reorder_pdf": SUPPLY_READERS,
+    "supplies:reorder_csv": SUPPLY_READERS,
     "api:openapi-json": ANY,
     "api:openapi-view": ANY,
     # The FHIR facade's OpenAPI description and docs (issue 7); its operations are in FHIR below.
@@ -331,6 +551,13 @@ PAGES: dict[str, Expectation] = {
     "admin:axes_accessattempt_add": NOBODY,
     "admin:axes_accesslog_add": NOBODY,
     "admin:axes_accessfailurelog_add": NOBODY,
+    # Probe uses, cycles, solution tests and device checks are evidence, written by the
+    # infection services only (issue 10).
+    **{
+        f"admin:infection_{model}_{action}": NOBODY
+        for model in ("probeuse", "reprocessing", "solutiontest", "deviceqclog")
+        for action in ("add", "delete")
+    },
 }
 
 API: dict[str, Expectation] = {
@@ -398,6 +625,30 @@ API: dict[str, Expectation] = {
     "GET /api/credentials/": CREDENTIAL_READERS,
     "GET /api/credentials/eligibility": ELIGIBILITY_CHECKERS,
     "GET /api/credentials/{credential_id}": CREDENTIAL_READERS,
+    # --- probe traceability API (issue 10) ---
+    "GET /api/infection/probes": INFECTION_READERS,
+    "GET /api/infection/probe-uses": PROBE_USE_READERS,
+    "POST /api/infection/probe-uses": REPROCESSORS,
+    "GET /api/infection/cycles": INFECTION_READERS,
+    "POST /api/infection/cycles": REPROCESSORS,
+    "GET /api/infection/cycles/{cycle_id}": INFECTION_READERS,
+    # --- contrast API (issue 10) ---
+    "GET /api/contrast/agents": CONTRAST_READERS,
+    "GET /api/contrast/requirements": CONTRAST_READERS,
+    "GET /api/contrast/stats": CONTRAST_READERS,
+    "GET /api/contrast/exams/{exam_id}/screening": CONTRAST_READERS,
+    "POST /api/contrast/exams/{exam_id}/administrations": CONTRAST_GIVERS,
+    "POST /api/contrast/exams/{exam_id}/premedications": CONTRAST_GIVERS,
+    "GET /api/contrast/administrations": CONTRAST_READERS,
+    "POST /api/contrast/administrations/{administration_id}/adverse-events": CONTRAST_GIVERS,
+    "GET /api/contrast/patients/{patient_id}/egfr": CONTRAST_READERS,
+    "POST /api/contrast/patients/{patient_id}/egfr": EGFR_RECORDERS,
+    # --- supplies API (issue 10) ---
+    "GET /api/supplies/items": SUPPLY_USERS,
+    "GET /api/supplies/items/{item_id}": SUPPLY_USERS,
+    "GET /api/supplies/on-hand": SUPPLY_USERS,
+    "GET /api/supplies/movements": SUPPLY_READERS,
+    "POST /api/supplies/issues": SUPPLY_RECORDERS,
 }
 
 #: The FHIR R4 facade (issue 7): the same rights as the pages and the JSON API.

@@ -156,8 +156,129 @@ _HL7_SETUP = [
     "interfaces.change_interfacesettings",
 ]
 
+#: Supplies (issue 10): the coordinator keeps stock, purchasing, vendors and recalls;
+#: sonographers record and adjust what an exam used and issue by hand; the director, biomed,
+#: the infection preventionist and auditors read.
+_SUPPLIES_USE = [
+    "supplies.view_item",
+    "supplies.view_stocklocation",
+    "supplies.view_lot",
+    "supplies.record_consumption",
+]
+_SUPPLIES_VIEW = [
+    "supplies.view_item",
+    "supplies.view_stocklocation",
+    "supplies.view_lot",
+    "supplies.view_stockmovement",
+    "supplies.view_vendor",
+    "supplies.view_purchaseorder",
+    "supplies.view_cyclecount",
+    "supplies.view_consumptiontemplate",
+]
+_SUPPLIES_MANAGE = [
+    *_SUPPLIES_VIEW,
+    "supplies.record_consumption",
+    "supplies.manage_stock",
+    "supplies.recall_lot",
+    *(
+        f"supplies.{action}_{model}"
+        for model in (
+            "vendor",
+            "item",
+            "stocklocation",
+            "itemstocklevel",
+            "purchaseorder",
+            "consumptiontemplate",
+        )
+        for action in ("add", "change")
+    ),
+]
+
+#: Contrast (issue 10): clinical staff and the director read the agents, settings, doses and
+#: reactions; technologists and radiologists record doses, reactions and premedication; the
+#: coordinator keeps the agents; the radiologist sets what each exam type asks and alone
+#: overrides the contrast hard stop.
+_CONTRAST_VIEW = [
+    "contrast.view_contrastagent",
+    "contrast.view_contrastrequirement",
+    "contrast.view_contrastadministration",
+    "contrast.view_adverseevent",
+]
+_CONTRAST_GIVE = [
+    "contrast.add_contrastadministration",
+    "contrast.add_adverseevent",
+    "contrast.add_premedication",
+    "contrast.add_egfrresult",
+]
+
+#: Probe traceability (issue 10): clinical staff, the director and auditors read the dashboard
+#: and the probe pages; sonographers attach probes, reprocess them, test solutions and check
+#: devices; biomed checks devices and takes probes out of service; the infection preventionist
+#: also keeps disinfectants and devices, runs look-backs and alone overrides the probe stop.
+_INFECTION_VIEW = [
+    "infection.view_reprocessing",
+    "infection.view_disinfectionagent",
+    "infection.view_reprocessingdevice",
+]
+_PROBE_USE_VIEW = ["infection.view_probeuse"]
+_PROBE_USE = [*_PROBE_USE_VIEW, "infection.add_probeuse", "infection.delete_probeuse"]
+_REPROCESS = [
+    "infection.add_reprocessing",
+    "infection.add_solutiontest",
+    "infection.add_deviceqclog",
+    "infection.change_probe_status",
+]
+_INFECTION_MANAGE = ["infection.manage_reprocessing", "infection.run_lookback"]
+
+#: The quality program (issue 9): the director and the coordinator run it (audit samples and
+#: scoring, checklists, peer review assignment and follow-up, incidents and CAPA, complaints,
+#: survey imports, settings); auditors read it; radiologists peer review; everyone on staff
+#: reports incidents; the front desk records accessibility requests.
+_QA_READ = [
+    "quality.view_qualitysettings",
+    "quality.view_imageaudit",
+    "quality.view_auditchecklist",
+    "quality.view_peerreview",
+    "quality.view_incident",
+    "quality.view_feedback",
+    "quality.view_satisfactionresponse",
+    "quality.view_accessibilityrequest",
+]
+_QA_INCIDENT_REPORT = ["quality.add_incident"]
+_QA_ACCESS_REQUESTS = [
+    "quality.view_accessibilityrequest",
+    "quality.add_accessibilityrequest",
+    "quality.change_accessibilityrequest",
+]
+_QA_MANAGE = [
+    *_QA_READ,
+    *_QA_INCIDENT_REPORT,
+    *_QA_ACCESS_REQUESTS,
+    "quality.manage_quality",
+    "quality.change_qualitysettings",
+    "quality.score_imageaudit",
+    "quality.add_auditchecklist",
+    "quality.change_auditchecklist",
+    "quality.manage_peerreview",
+    "quality.change_incident",
+    "quality.add_feedback",
+    "quality.change_feedback",
+    "quality.import_satisfaction",
+]
+
+#: The monthly report pack (issue 9): the director and the coordinator build, comment on and
+#: publish it.
+_REPORT_PACK = [
+    "kpis.view_reportpack",
+    "kpis.build_report_pack",
+    "kpis.publish_report_pack",
+]
+
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.COORDINATOR: [
+        *_REPORT_PACK,
+        *_QA_MANAGE,
+        "kpis.view_kpis",
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_PATIENT_EDIT,
@@ -192,8 +313,18 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_DICOM_REGISTRY_VIEW,
         *_MPPS_RECONCILE,
         *_HL7_CONSOLE,
+        *_SUPPLIES_MANAGE,
+        *_CONTRAST_VIEW,
+        "contrast.add_contrastagent",
+        "contrast.change_contrastagent",
+        "contrast.add_egfrresult",
+        "contrast.change_adverseevent",
+        *_INFECTION_VIEW,
+        *_PROBE_USE_VIEW,
     ],
     Role.SCHEDULER: [
+        *_QA_INCIDENT_REPORT,
+        *_QA_ACCESS_REQUESTS,
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_PATIENT_EDIT,
@@ -213,14 +344,24 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CALENDAR_VIEW,
     ],
     Role.TECHNOLOGIST: [
+        *_QA_INCIDENT_REPORT,
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_ORDER_VIEW,
         *_INTAKE,
         "exams.perform_exam",
+        *_SUPPLIES_USE,
+        *_CONTRAST_VIEW,
+        *_CONTRAST_GIVE,
+        *_INFECTION_VIEW,
+        *_PROBE_USE,
+        *_REPROCESS,
         *_ROSTER_SELF,
     ],
     Role.RADIOLOGIST: [
+        "quality.perform_peerreview",
+        "kpis.view_kpis",
+        *_QA_INCIDENT_REPORT,
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_STAFF_VIEW,
@@ -229,9 +370,18 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "exams.report_exam",
         "exams.sign_exam",
         "exams.override_hard_stop",
+        *_CONTRAST_VIEW,
+        *_CONTRAST_GIVE,
+        "contrast.change_contrastrequirement",
+        "contrast.change_adverseevent",
+        "contrast.override_contrast_stop",
         *_ROSTER_SELF,
     ],
     Role.DIRECTOR: [
+        *_REPORT_PACK,
+        *_QA_MANAGE,
+        "kpis.view_kpis",
+        "kpis.edit_kpi_targets",
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_STAFF_VIEW,
@@ -245,8 +395,13 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CALENDAR_VIEW,
         *_DICOM_REGISTRY_VIEW,
         *_MPPS_VIEW,
+        *_SUPPLIES_VIEW,
+        *_CONTRAST_VIEW,
+        *_INFECTION_VIEW,
+        *_PROBE_USE_VIEW,
     ],
     Role.BILLING: [
+        *_QA_INCIDENT_REPORT,
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_PAYER_VIEW,
@@ -260,9 +415,31 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "billing.view_charge",
         "exams.bill_exam",
     ],
-    Role.BIOMED: [*_DEPARTMENT_VIEW, *_EQUIPMENT_EDIT, *_DOWNTIME_EDIT, *_DICOM_REGISTRY_EDIT],
-    Role.INFECTION_PREVENTIONIST: [*_DEPARTMENT_VIEW, *_PATIENT_VIEW, *_ORDER_VIEW],
+    Role.BIOMED: [
+        *_QA_INCIDENT_REPORT,
+        *_DEPARTMENT_VIEW,
+        *_EQUIPMENT_EDIT,
+        *_DOWNTIME_EDIT,
+        *_DICOM_REGISTRY_EDIT,
+        *_SUPPLIES_VIEW,
+        *_INFECTION_VIEW,
+        "infection.add_deviceqclog",
+        "infection.change_probe_status",
+    ],
+    Role.INFECTION_PREVENTIONIST: [
+        *_QA_INCIDENT_REPORT,
+        *_DEPARTMENT_VIEW,
+        *_PATIENT_VIEW,
+        *_ORDER_VIEW,
+        *_SUPPLIES_VIEW,
+        *_INFECTION_VIEW,
+        *_PROBE_USE,
+        *_REPROCESS,
+        *_INFECTION_MANAGE,
+        "infection.override_probe_stop",
+    ],
     Role.INTERFACE_ANALYST: [
+        *_QA_INCIDENT_REPORT,
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_ORDER_VIEW,
@@ -271,6 +448,8 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_MPPS_VIEW,
     ],
     Role.AUDITOR: [
+        *_QA_READ,
+        "kpis.view_kpis",
         *_DEPARTMENT_VIEW,
         *_PATIENT_VIEW,
         *_STAFF_VIEW,
@@ -281,6 +460,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_CREDENTIALS_VIEW,
         *_ROSTER_VIEW,
         *_WAITLIST_VIEW,
+        *_SUPPLIES_VIEW,
+        *_CONTRAST_VIEW,
+        *_INFECTION_VIEW,
+        *_PROBE_USE_VIEW,
     ],
     # The admin role is a superuser; listing rights here would only repeat "everything".
     Role.ADMIN: [],

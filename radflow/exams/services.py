@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from radflow.billing.models import Charge
@@ -94,12 +94,22 @@ def as_actor(by: Any) -> Actor:
 
 
 def next_accession_number() -> str:
-    """``RF`` + 8 digits from the locked sequence row (DICOM AccessionNumber is SH, ≤ 16)."""
-    seq, _ = AccessionSequence.objects.select_for_update().get_or_create(name="accession")
-    value = seq.next_value
-    seq.next_value = value + 1
-    seq.save(update_fields=["next_value"])
-    return f"RF{value:08d}"
+    """``RF`` + 8 digits from the locked sequence row (DICOM AccessionNumber is SH, ≤ 16).
+
+    One ``UPDATE ... RETURNING`` takes the number and locks the row until the transaction
+    ends, as ``SELECT ... FOR UPDATE`` and an ``UPDATE`` did: no gaps, no repeats.
+    """
+    table = connection.ops.quote_name(AccessionSequence._meta.db_table)
+    taken = f"UPDATE {table} SET next_value = next_value + 1 WHERE name = %s"  # noqa: S608
+    taken += " RETURNING next_value - 1"
+    with connection.cursor() as cursor:
+        cursor.execute(taken, ["accession"])
+        row = cursor.fetchone()
+        if row is None:  # a new database: the row starts at 1
+            AccessionSequence.objects.get_or_create(name="accession")
+            cursor.execute(taken, ["accession"])
+            row = cursor.fetchone()
+    return f"RF{int(row[0]):08d}"
 
 
 def new_study_instance_uid() -> str:
@@ -109,7 +119,9 @@ def new_study_instance_uid() -> str:
 
 def exam_open(*, order: Any, at: datetime) -> Exam:
     """The exam for a new order, in ``requested``; called by ``orders.services.order_create``."""
-    return Exam.objects.create(
+    from radflow.kpis.services import kpi_exam_changed
+
+    exam = Exam.objects.create(
         order=order,
         state=ExamState.REQUESTED,
         accession_number=next_accession_number(),
@@ -117,6 +129,8 @@ def exam_open(*, order: Any, at: datetime) -> Exam:
         requested_at=at,
         state_changed_at=at,
     )
+    kpi_exam_changed(exam=exam, at=at)  # counts in the day's orders received
+    return exam
 
 
 # --- the transition core ----------------------------------------------------------------------
@@ -219,6 +233,9 @@ def _apply(
         reason=reason,
         details=details,
     )
+    from radflow.kpis.services import kpi_exam_changed
+
+    kpi_exam_changed(exam=exam, at=when)  # its days' KPI rollups are stale (the worker rebuilds)
     return exam
 
 
@@ -708,7 +725,11 @@ def exam_complete(
     if images_count is not None:
         exam.images_count = images_count
         fields = ("images_count",)
-    return _apply(exam, ExamAction.COMPLETE, actor, at=at, details=details, update_fields=fields)
+    exam = _apply(exam, ExamAction.COMPLETE, actor, at=at, details=details, update_fields=fields)
+    from radflow.supplies.services import exam_supplies_apply
+
+    exam_supplies_apply(exam=exam, by=actor.user)  # the exam type's supplies, off the shelf
+    return exam
 
 
 @transaction.atomic

@@ -80,6 +80,33 @@ HL7_URL_NAMES = (
     "hl7_settings",
 )
 
+#: Quality pages that belong to a person's own sections (My audits, Peer review, Report
+#: incident) rather than to the quality program's section.
+QUALITY_OWN_URL_NAMES = ("my_audits", "peer_mine", "peer_review", "incident_new")
+
+#: The KPI dashboards and their drill-down and exports (issue 9), inside the kpis namespace.
+KPI_DASHBOARD_URL_NAMES = (
+    "home",
+    "director",
+    "coordinator",
+    "modality",
+    "export",
+    "drilldown",
+    "drilldown_export",
+)
+
+#: The monthly report pack's pages (issue 9), inside the kpis namespace.
+REPORT_PACK_URL_NAMES = (
+    "report_packs",
+    "report_build",
+    "report_pack_detail",
+    "report_pack_status",
+    "report_pack_commentary",
+    "report_version_publish",
+    "report_version_pdf",
+    "report_version_xlsx",
+)
+
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection("Today", "web:home", namespaces=("web",), url_names=("home",)),
     NavSection(
@@ -195,6 +222,16 @@ NAVIGATION: tuple[NavSection, ...] = (
     ),
     NavSection("Payers", "billing:payers", "billing.view_payer", namespaces=("billing",)),
     NavSection(
+        "Infection control",
+        "infection:dashboard",
+        "infection.view_reprocessing",
+        namespaces=("infection",),
+    ),
+    NavSection(
+        "Contrast", "contrast:dashboard", "contrast.view_contrastagent", namespaces=("contrast",)
+    ),
+    NavSection("Supplies", "supplies:dashboard", "supplies.view_item", namespaces=("supplies",)),
+    NavSection(
         "DICOM",
         "interfaces:dicom",
         "interfaces.view_applicationentity",
@@ -214,6 +251,55 @@ NAVIGATION: tuple[NavSection, ...] = (
         "interfaces.view_hl7message",
         namespaces=("interfaces",),
         url_names=HL7_URL_NAMES,
+    ),
+    NavSection(
+        "KPI dashboards",
+        "kpis:home",
+        "kpis.view_kpis",
+        namespaces=("kpis",),
+        url_names=KPI_DASHBOARD_URL_NAMES,
+    ),
+    NavSection(
+        "KPI targets",
+        "kpis:targets",
+        "kpis.view_kpis",
+        namespaces=("kpis",),
+        url_names=("targets", "target_edit", "target_reset"),
+    ),
+    NavSection(
+        "Monthly report",
+        "kpis:report_packs",
+        "kpis.view_reportpack",
+        namespaces=("kpis",),
+        url_names=REPORT_PACK_URL_NAMES,
+    ),
+    NavSection(
+        "Quality",
+        "quality:home",
+        "quality.view_qualitysettings",
+        namespaces=("quality",),
+        except_url_names=QUALITY_OWN_URL_NAMES,
+    ),
+    NavSection(
+        "My audits",
+        "quality:my_audits",
+        "exams.perform_exam",
+        namespaces=("quality",),
+        url_names=("my_audits",),
+    ),
+    NavSection(
+        "Peer review",
+        "quality:peer_mine",
+        "quality.perform_peerreview",
+        namespaces=("quality",),
+        url_names=("peer_mine", "peer_review"),
+    ),
+    NavSection(
+        "Report incident",
+        "quality:incident_new",
+        "quality.add_incident",
+        namespaces=("quality",),
+        url_names=("incident_new",),
     ),
     NavSection("Audit log", "audit:access_log", "audit.view_accesslog", namespaces=("audit",)),
     NavSection(

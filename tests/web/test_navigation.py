@@ -60,9 +60,17 @@ def test_coordinator_sees_the_sections_of_their_work_in_menu_order() -> None:
         "My shifts",
         "Credentials",
         "Payers",
+        "Infection control",
+        "Contrast",
+        "Supplies",
         "DICOM",
         "MPPS",
         "HL7 messages",
+        "KPI dashboards",
+        "KPI targets",
+        "Monthly report",
+        "Quality",
+        "Report incident",
     ]
 
 
@@ -131,3 +139,13 @@ def test_biomed_keeps_the_dicom_registry_and_the_front_desk_does_not_see_it() ->
     assert "DICOM" in home_nav(Role.DIRECTOR)
     assert "DICOM" not in home_nav(Role.SCHEDULER)
     assert "DICOM" not in home_nav(Role.TECHNOLOGIST)
+
+
+def test_the_kpi_dashboards_are_in_the_menu_of_those_who_read_kpis() -> None:
+    assert "KPI dashboards" in home_nav(Role.COORDINATOR)
+    assert "KPI dashboards" not in home_nav(Role.TECHNOLOGIST)
+    assert "KPI dashboards" not in home_nav(Role.SCHEDULER)
+    client = client_for(make_user(Role.DIRECTOR))
+    assert "KPI dashboards" in nav_labels(client.get(reverse("web:home")))
+    assert current_section(client.get(reverse("kpis:director"))) == ["KPI dashboards"]
+    assert current_section(client.get(reverse("kpis:targets"))) == ["KPI targets"]

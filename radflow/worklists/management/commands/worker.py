@@ -70,6 +70,30 @@ def _hl7_messages_purge() -> int:
     return hl7_messages_purge()
 
 
+def _kpi_rollups_refresh() -> int:
+    from radflow.kpis.jobs import kpi_rollups_refresh
+
+    return kpi_rollups_refresh()
+
+
+def _kpi_nightly() -> int:
+    from radflow.kpis.jobs import kpi_nightly
+
+    return kpi_nightly()
+
+
+def _quality_monthly_draw() -> int:
+    from radflow.quality.tasks import quality_monthly_draw
+
+    return quality_monthly_draw()
+
+
+def _report_packs_monthly() -> int:
+    from radflow.kpis.report_tasks import report_packs_monthly
+
+    return report_packs_monthly()
+
+
 #: Name and job; each returns how many things it did.
 JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
     ("sla_escalate", _sla_escalate),
@@ -80,6 +104,10 @@ JOBS: tuple[tuple[str, Callable[[], int]], ...] = (
     ("plan_runs_fail_stuck", _plan_runs_fail_stuck),
     ("holds_release_expired", _holds_release_expired),
     ("hl7_messages_purge", _hl7_messages_purge),
+    ("quality_monthly_draw", _quality_monthly_draw),
+    ("kpi_rollups_refresh", _kpi_rollups_refresh),
+    ("kpi_nightly", _kpi_nightly),
+    ("report_packs_monthly", _report_packs_monthly),
 )
 
 
