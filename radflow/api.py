@@ -6,18 +6,55 @@ Every failure answers ``application/problem+json`` (RFC 9457) naming the field a
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from ninja.types import DictStrAny
 
 from radflow.accounts.access import page_requires
 from radflow.accounts.api_auth import requires
 from radflow.core.errors import RadflowError
 
+
+class UnstorableText(ValueError):
+    """A JSON string no database column can hold: PostgreSQL refuses NUL in text and any
+    unpaired UTF-16 surrogate (``"\\ud800"``), so such input is refused before it reaches a
+    service rather than failing the write."""
+
+
+def _check_text(value: object, where: str) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UnstorableText(f"{where or 'body'}: text may not contain the NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnstorableText(
+                f"{where or 'body'}: text has an unpaired surrogate (not valid Unicode)"
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            _check_text(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{where}[{index}]")
+
+
+class StorableJsonParser(Parser):
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        data = json.loads(request.body)
+        _check_text(data, "")
+        return cast(DictStrAny, data)
+
+
 api = NinjaAPI(
+    parser=StorableJsonParser(),
     title="RadFlow API",
     version="1",
     description="Department model, patients and catalog. Token auth: `Authorization: Bearer …`.",
@@ -102,6 +139,14 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, UnstorableText):  # ninja wraps what the parser raised
+        return problem(
+            request,
+            status=400,
+            title="Invalid input",
+            detail=str(exc.__cause__),
+            code="validation_failed",
+        )
     return problem(
         request, status=exc.status_code, title=str(exc), detail=str(exc), code="http_error"
     )

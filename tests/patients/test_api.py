@@ -159,3 +159,22 @@ def test_biomed_gets_403_and_nothing_is_logged(biomed: User) -> None:
     assert client.get(f"/api/patients/{patient.pk}", **headers).status_code == 403
     assert send(client, "POST", "/api/patients/", headers, NEW).status_code == 403
     assert access_rows() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("raw_mrn", "said"),
+    [('"API\\u00001"', "NUL character"), ('"API\\ud8001"', "unpaired surrogate")],
+)
+def test_text_no_database_can_store_is_a_400_problem_and_creates_nothing(
+    scheduler: User, raw_mrn: str, said: str
+) -> None:
+    client, headers = api_client(scheduler)
+    body = json.dumps({**NEW, "mrn": "PLACEHOLDER"}).replace('"PLACEHOLDER"', raw_mrn)
+    response = client.generic(
+        "POST", "/api/patients/", data=body, content_type="application/json", **headers
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "mrn" in response.json()["detail"] and said in response.json()["detail"]
+    assert not Patient.objects.exists()
