@@ -14,7 +14,8 @@ SQLite in a throw-away file):
    and a third-next-available snapshot per day; timed.
 3. Time, in one run, on a warm connection: the director dashboard's full KPI set for the last 12
    months (``kpi_values`` + ``kpi_trends`` by month of ``DIRECTOR_SET``: the tiles and the
-   trend lines), with a site filter too; one drill-down (last month's no-shows: count and first
+   trend lines), with a site filter too; the director, coordinator and modality dashboard pages
+   (p50/p95 server time, target 300 ms p95); one drill-down (last month's no-shows: count and first
    page); the monthly report pack (``radflow report monthly``) when it exists (skipped with a
    message otherwise); a one-day incremental refresh (the worker's job after exam changes); and
    next to them the same KPI set computed straight from the exams table (``radflow.kpis.raw``:
@@ -546,6 +547,41 @@ def report_pack(month: str) -> dict[str, Any]:
     }
 
 
+def dashboard_pages(start: date, end: date, repeat: int) -> dict[str, Any]:
+    """The dashboards as the director and coordinator load them (Django's test client: the
+    whole view, template and middleware, no network), server time per page: p50 and p95."""
+    from django.test import Client
+
+    from radflow.accounts.services import user_create
+    from radflow.core.roles import Role
+
+    user = user_create(username="kpi-bench-director", password="x" * 20, roles=[Role.DIRECTOR])
+    client = Client()
+    client.force_login(user)
+    pages = {
+        "director_12_months": ("/kpis/director/", {"start": start, "end": end, "grain": "month"}),
+        "coordinator_default": ("/kpis/coordinator/", {}),
+        "modality_default": ("/kpis/modality/", {}),
+    }
+    found: dict[str, Any] = {"target_p95_ms": 300}
+    for name, (url, params) in pages.items():
+        times: list[float] = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            response = client.get(url, {k: str(v) for k, v in params.items()})
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        warm = sorted(times[1:])
+        found[name] = {
+            "cold_ms": round(times[0], 1),
+            "p50_ms": round(statistics.median(warm), 1),
+            "p95_ms": round(warm[max(0, math.ceil(0.95 * len(warm)) - 1)], 1),
+            "runs": len(warm),
+        }
+    return found
+
+
 def table_counts() -> dict[str, int]:
     from radflow.exams.models import Exam
     from radflow.kpis.models import KpiBacklogSnapshot, KpiDaily, KpiDailySite, KpiReasonDaily
@@ -646,6 +682,7 @@ def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
 
     timings["drilldown_no_shows_last_month"], listed = timed(drill, args.repeat)
     timings["drilldown_no_shows_last_month"]["exams"] = listed
+    timings["dashboard_pages"] = dashboard_pages(start, end, max(20, args.repeat))
     timings["monthly_pack"] = report_pack(last_month.strftime("%Y-%m"))
 
     def refresh_one_day() -> int:
