@@ -700,7 +700,15 @@ def dashboard_build(query: Query) -> Dashboard:
     definitions = {d.code: d for d in selectors.kpi_definitions() if d.code in SPECS}
     codes = list(spec.tiles) if spec.tiles is not None else list(definitions)
     previous_period = query.period.previous()
-    with readers.quality_read_once(previous_period.start, query.period.end, query.filters):
+    fine_columns = [
+        readers.COLUMN[b.by]
+        for b in spec.breakdowns
+        if b.by in readers.COLUMN and b.by not in readers.COARSE
+    ]
+    with (
+        readers.rollup_reads_once(together=fine_columns),
+        readers.quality_read_once(previous_period.start, query.period.end, query.filters),
+    ):
         current = _values(codes, query.period, query)
         previous = _values(codes, previous_period, query)
         trends = selectors.kpi_trends(
@@ -710,12 +718,13 @@ def dashboard_build(query: Query) -> Dashboard:
             grain=query.grain,
             filters=query.filters,
         )
+        breakdowns = [
+            _breakdown(b, query, definitions[b.code].unit, current.get(b.code))
+            for b in spec.breakdowns
+        ]
     tiles = [
         _tile(current[code], previous.get(code), definitions[code].category, query)
         for code in codes
-    ]
-    breakdowns = [
-        _breakdown(b, query, definitions[b.code].unit, current.get(b.code)) for b in spec.breakdowns
     ]
     return Dashboard(query, previous_period, tiles, trends, definitions, breakdowns)
 

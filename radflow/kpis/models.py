@@ -182,6 +182,9 @@ class KpiDaily(RollupMeasures):
             models.Index(fields=["performer", "day"], name="kpidaily_performer_idx"),
             models.Index(fields=["exam_type", "day"], name="kpidaily_exam_type_idx"),
             models.Index(fields=["referrer", "day"], name="kpidaily_referrer_idx"),
+            # A modality lead's breakdowns (by room, performer, exam type) filter on the
+            # modality: without it they read every modality's rows of the period.
+            models.Index(fields=["modality", "day"], name="kpidaily_modality_idx"),
         ]
 
     def __str__(self) -> str:
@@ -212,7 +215,15 @@ class KpiHistMonth(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["month"], name="kpihistmonth_month_idx")]
+        # Rows are read a period of months at a time and added up by (month, measure, bucket):
+        # in this order, with the filter columns and ``n`` in the index, that read is an index
+        # range in grouping order, never the table.
+        indexes = [
+            models.Index(
+                fields=["month", "measure", "bucket", "site", "modality", "n"],
+                name="kpihistmonth_fold_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.bucket}: {self.n}"

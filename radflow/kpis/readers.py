@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -82,6 +82,75 @@ def full_months(start: date, end: date) -> list[date]:
     return months
 
 
+@dataclass
+class _SharedRows:
+    #: Fine-table columns that single-column reads of the block get from one read of them all.
+    together: tuple[str, ...]
+    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
+
+
+_SHARED_ROWS: ContextVar[_SharedRows | None] = ContextVar("kpi_shared_rollup_rows", default=None)
+
+
+@contextmanager
+def rollup_reads_once(together: Iterable[str] = ()) -> Iterator[None]:
+    """Inside the block, a rollup read asked for again (same table, days, filters and columns)
+    is answered from the first one.
+
+    A dashboard's tiles and its trend read the same days of the same rollup, folded two ways
+    (one total, one per month): the rows are the same, only the folding differs. Its
+    breakdowns by several of the fine table's columns (``together``: room, performer, exam
+    type...) each read the same rows of the period too: one read grouped by all of them is
+    folded per column instead (counts and sums add up the same either way). The rows are held
+    for one request only: nothing outlives the block.
+    """
+    token = _SHARED_ROWS.set(_SharedRows(tuple(dict.fromkeys(together))))
+    try:
+        yield
+    finally:
+        _SHARED_ROWS.reset(token)
+
+
+def _rows(
+    key: tuple[Any, ...], read: Callable[[], Iterable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The rows of ``read``, shared inside ``rollup_reads_once`` (callers must not change them)."""
+    shared = _SHARED_ROWS.get()
+    if shared is None:
+        return list(read())
+    if key not in shared.rows:
+        shared.rows[key] = list(read())
+    return shared.rows[key]
+
+
+def _sum_rows(
+    model: type[KpiDaily | KpiDailySite],
+    rows: models.QuerySet[Any],
+    read: tuple[Any, ...],
+    group: list[str],
+) -> Iterable[dict[str, Any]]:
+    """The measures summed per ``group``: from a shared read of the block's ``together``
+    columns when ``group`` is one of them, else read as asked."""
+    shared = _SHARED_ROWS.get()
+    together = shared.together if shared is not None else ()
+    if model is not KpiDaily or len(together) < 2 or len(group) != 1 or group[0] not in together:
+        return _rows(("sums", *read), lambda: rows.values(*group).annotate(**_sums()).order_by())
+    wide = _rows(
+        ("sums", *read[:-1], together),
+        lambda: rows.values(*together).annotate(**_sums()).order_by(),
+    )
+    column = group[0]
+    folded: dict[Any, dict[str, Any]] = {}
+    for row in wide:
+        cell = folded.get(row[column])
+        if cell is None:
+            folded[row[column]] = {column: row[column]} | {n: row[n] or 0 for n in COUNT_FIELDS}
+        else:
+            for name in COUNT_FIELDS:
+                cell[name] += row[name] or 0
+    return folded.values()
+
+
 def totals_by(
     start: date,
     end: date,
@@ -102,8 +171,9 @@ def totals_by(
     model = cube_for(filters, by)
     rows = model.objects.filter(_span(start, end) & filter_q(filters))
     group = list(group)
+    read = (model, start, end, filters, tuple(group))
     result: dict[Any, Totals] = defaultdict(Totals)
-    for row in rows.values(*group).annotate(**_sums()).order_by():
+    for row in _sum_rows(model, rows, read, group):
         totals = result[key(row)]
         totals.counts.update({name: row[name] or 0 for name in COUNT_FIELDS})
     if not hist:
@@ -117,14 +187,22 @@ def totals_by(
             Q(month__gte=months[0], month__lte=months[-1])
             & filter_q(filters, {Dimension.SITE: "site", Dimension.MODALITY: "modality"})
         )
-        for row in (
-            monthly.values(*month_group, "measure", "bucket").annotate(total=Sum("n")).order_by()
+        for row in _rows(
+            ("months", *read, tuple(months)),
+            lambda: (
+                monthly.values(*month_group, "measure", "bucket")
+                .annotate(total=Sum("n"))
+                .order_by()
+            ),
         ):
             if "month" in row:
-                row["day"] = row.pop("month")
+                row = {("day" if name == "month" else name): value for name, value in row.items()}
             buckets = result[key(row)].hist.setdefault(row["measure"], {})
             buckets[row["bucket"]] = buckets.get(row["bucket"], 0) + (row["total"] or 0)
-    for row in daily.exclude(hist={}).values(*group, "hist").order_by():
+    for row in _rows(
+        ("hist", *read, tuple(months)),
+        lambda: daily.exclude(hist={}).values(*group, "hist").order_by(),
+    ):
         result[key(row)].add_hist(row["hist"])
     return dict(result)
 

@@ -15,10 +15,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from radflow.core.exam_states import ExamState
 from radflow.core.kpis import KpiFilters, QualityPoint
 from radflow.exams.models import Exam
 from radflow.exams.selectors import (
@@ -29,6 +30,7 @@ from radflow.exams.selectors import (
 )
 from radflow.localtime import local_midnight
 from radflow.orders.models import Order
+from radflow.patients.models import Patient
 from radflow.quality.models import (
     FOLLOW_UP_SCORES,
     AccessibilityRequest,
@@ -93,6 +95,26 @@ def _exam_filter(prefix: str, filters: KpiFilters, *, staff: str | None = None) 
     return q
 
 
+def _on_exam(filters: KpiFilters, *, staff: str | None = None) -> Q:
+    """``_exam_filter`` for a quality row's exam, checked per row by the exam's key.
+
+    Quality rows are few and exams many: as a join, the database would walk every exam of the
+    modality or site to find the hundreds that have a quality row; as a correlated ``EXISTS``
+    it looks up each row's exam by primary key. Rows without an exam match no exam filter.
+    """
+    q = Q()
+    exam_part = KpiFilters(
+        sites=frozenset(filters.sites),
+        modalities=frozenset(filters.modalities),
+        exam_types=frozenset(filters.exam_types),
+    )
+    if exam_part.sites or exam_part.modalities or exam_part.exam_types:
+        q &= Q(Exists(Exam.objects.filter(_exam_filter("", exam_part), pk=OuterRef("exam_id"))))
+    if staff and filters.staff:
+        q &= Q(**{f"{staff}__in": list(filters.staff)})
+    return q
+
+
 def _needs_exam(filters: KpiFilters) -> bool:
     return bool(filters.modalities or filters.exam_types)
 
@@ -134,14 +156,14 @@ def kpi_quality_points(
 
     audits = ImageAudit.objects.filter(
         scored_at__gte=lo, scored_at__lt=hi, score_pct__isnull=False
-    ).filter(_exam_filter("exam__", f, staff="performer"))
+    ).filter(_on_exam(f, staff="performer"))
     for scored_at, pct in audits.values_list("scored_at", "score_pct"):
         if scored_at is not None and pct is not None:
             out.add(_local_day(scored_at), "qa_score", float(pct))
 
     reviews = PeerReview.objects.filter(
         status=ReviewStatus.COMPLETED, completed_at__gte=lo, completed_at__lt=hi
-    ).filter(_exam_filter("exam__", f, staff="reader"))
+    ).filter(_on_exam(f, staff="reader"))
     for completed_at, radpeer in reviews.values_list("completed_at", "score"):
         if completed_at is not None:
             discrepant = 1.0 if radpeer and radpeer != RadpeerScore.CONCUR else 0.0
@@ -152,9 +174,8 @@ def kpi_quality_points(
         incidents = incidents.filter(site__in=list(f.sites))
     if _needs_exam(f):
         incidents = incidents.filter(
-            _exam_filter(
-                "exam__",
-                KpiFilters(modalities=frozenset(f.modalities), exam_types=frozenset(f.exam_types)),
+            _on_exam(
+                KpiFilters(modalities=frozenset(f.modalities), exam_types=frozenset(f.exam_types))
             )
         )
     for (reported_at,) in incidents.values_list("reported_at"):
@@ -178,7 +199,7 @@ def kpi_quality_points(
     if f.modalities:
         responses = responses.filter(modality__in=list(f.modalities))
     if f.exam_types:
-        responses = responses.filter(exam__order__exam_type__in=list(f.exam_types))
+        responses = responses.filter(_on_exam(KpiFilters(exam_types=frozenset(f.exam_types))))
     for survey_date, overall in responses.values_list("survey_date", "overall"):
         out.add(survey_date, "satisfaction", satisfaction_percent(overall))
 
@@ -191,7 +212,9 @@ def kpi_quality_points(
         status__in=[RequestStatus.MET, RequestStatus.UNMET],
     )
     if f.sites or _needs_exam(f):
-        access = access.filter(_exam_filter("exam__", f))
+        access = access.filter(
+            _on_exam(KpiFilters(sites=f.sites, modalities=f.modalities, exam_types=f.exam_types))
+        )
     for needed_on, status in access.values_list("needed_on", "status"):
         out.add(
             needed_on, "accessibility_requests_met", 1.0 if status == RequestStatus.MET else 0.0
@@ -209,9 +232,8 @@ def _feedback_filtered(rows: QuerySet[Feedback], f: KpiFilters) -> QuerySet[Feed
         rows = rows.filter(site__in=list(f.sites))
     if _needs_exam(f):
         rows = rows.filter(
-            _exam_filter(
-                "exam__",
-                KpiFilters(modalities=frozenset(f.modalities), exam_types=frozenset(f.exam_types)),
+            _on_exam(
+                KpiFilters(modalities=frozenset(f.modalities), exam_types=frozenset(f.exam_types))
             )
         )
     if f.staff:
@@ -219,16 +241,25 @@ def _feedback_filtered(rows: QuerySet[Feedback], f: KpiFilters) -> QuerySet[Feed
     return rows
 
 
+#: Every exam state but the performed ones (see ``_interpreter_needed``).
+_NOT_PERFORMED = tuple(state for state in ExamState if state not in PERFORMED_STATES)
+
+
 def _interpreter_needed(lo: datetime, hi: datetime) -> QuerySet[Exam]:
     """Exams performed in [lo, hi) for a patient who needs an interpreter.
 
-    Reached from the few patients flagged (their orders, then each order's exam by its unique
-    key) rather than by scanning every exam of the period and joining its patient.
+    Reached from the few patients flagged (their orders by patient, then each order's exam by
+    its unique key) rather than by scanning every exam of the period and joining its patient.
+    Each step is an ``IN`` subquery so that SQLite, which keeps no statistics, starts from the
+    patients; the state is tested as "not one of the other states" for the same reason: an
+    ``IN`` on the state would let it start from the (state, completed) index and read most
+    exams of the department instead.
     """
-    orders = Order.objects.filter(patient__interpreter_needed=True).values("pk")
+    flagged = Patient.objects.filter(interpreter_needed=True).values("pk")
+    orders = Order.objects.filter(patient__in=flagged).values("pk")
     return Exam.objects.filter(
-        order__in=orders, in_progress_at__gte=lo, in_progress_at__lt=hi, state__in=PERFORMED_STATES
-    )
+        order__in=orders, in_progress_at__gte=lo, in_progress_at__lt=hi
+    ).exclude(state__in=_NOT_PERFORMED)
 
 
 def _interpreter_counts(

@@ -367,7 +367,18 @@ class StockMovement(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [
-            models.Index(fields=["item", "location", "lot"], name="supplies_mv_stock_idx"),
+            # On-hand sums ``quantity`` per (item, location, lot): with the quantity in the
+            # index those sums read the index alone, never the ledger's rows.
+            models.Index(
+                fields=["item", "location", "lot", "quantity"], name="supplies_mv_balance_idx"
+            ),
+            # What exams used (the dashboard's template variance): per exam, the item and
+            # quantity, read from the index alone.
+            models.Index(
+                fields=["exam", "item", "quantity"],
+                condition=Q(exam__isnull=False),
+                name="supplies_mv_exam_use_idx",
+            ),
             models.Index(
                 fields=["lot"], condition=Q(lot__isnull=False), name="supplies_mv_lot_idx"
             ),

@@ -39,9 +39,23 @@ from radflow.supplies.models import (
 OPEN_PO_STATUSES = (POStatus.SENT, POStatus.PARTIAL)
 
 
+#: Ledger quantities have two decimal places: every sum of them is a whole number of cents.
+CENT = Decimal("0.01")
+
+
+def _exact(total: Any) -> Decimal:
+    """A sum of ledger quantities as the exact decimal it is.
+
+    SQLite keeps decimals as floating point, so its sums carry rounding noise (2 can come back
+    as 1.99999999999975, 0 as 3E-13) that depends on the order the rows are read in, which an
+    index decides. Rounded to the quantities' two places, the sum is exact whatever the order
+    (PostgreSQL's numeric sums are exact already).
+    """
+    return Decimal(total).quantize(CENT) if total is not None else ZERO
+
+
 def _sum(queryset: QuerySet[StockMovement]) -> Decimal:
-    total = queryset.aggregate(total=Sum("quantity"))["total"]
-    return Decimal(total) if total is not None else ZERO
+    return _exact(queryset.aggregate(total=Sum("quantity"))["total"])
 
 
 def on_hand(item: Item, location: StockLocation, lot: Lot | None = None) -> Decimal:
@@ -81,7 +95,8 @@ def lots_on_hand(
         .annotate(total=Sum("quantity"))
         .filter(total__gt=0)
     )
-    totals = {row["lot"]: Decimal(row["total"]) for row in rows}
+    exact = {row["lot"]: _exact(row["total"]) for row in rows}
+    totals = {lot: quantity for lot, quantity in exact.items() if quantity > 0}
     lots = Lot.objects.filter(pk__in=totals).select_related("item")
     if usable_on is not None:
         lots = lots.filter(recalled_at__isnull=True).filter(
@@ -128,7 +143,8 @@ def exam_consumption(exam: Exam) -> dict[UUID, Decimal]:
         .annotate(total=Sum("quantity"))
         .order_by()
     )
-    return {row["item"]: -Decimal(row["total"]) for row in rows if row["total"]}
+    net = {row["item"]: -_exact(row["total"]) for row in rows}
+    return {item: quantity for item, quantity in net.items() if quantity}
 
 
 # --- reorder -----------------------------------------------------------------------------------
@@ -172,7 +188,7 @@ def _usable_totals(on: date) -> dict[tuple[UUID, UUID], Decimal]:
         .annotate(total=Sum("quantity"))
         .order_by()
     )
-    return {(row["item"], row["location"]): Decimal(row["total"]) for row in rows}
+    return {(row["item"], row["location"]): _exact(row["total"]) for row in rows}
 
 
 def on_order() -> dict[tuple[UUID, UUID], Decimal]:
@@ -361,14 +377,14 @@ def expiring_lots(*, within_days: int = 60, on: date | None = None) -> list[Expi
         .filter(total__gt=0)
         .order_by()
     )
-    row_list = list(rows)
+    row_list = [row for row in rows if _exact(row["total"]) > 0]
     lots = Lot.objects.select_related("item").in_bulk([row["lot"] for row in row_list])
     locations = StockLocation.objects.in_bulk([row["location"] for row in row_list])
     result = [
         ExpiringLot(
             lot=lots[row["lot"]],
             location=locations[row["location"]],
-            quantity=Decimal(row["total"]),
+            quantity=_exact(row["total"]),
         )
         for row in row_list
     ]
@@ -407,9 +423,14 @@ def consumption_vs_template(*, since: date, until: date | None = None) -> list[T
         completed_at__lt=end_dt,
         supply_record__template_applied_at__isnull=False,
     )
+    # Counted over "pk IN (the window's exams)": as a plain join grouped by exam type, SQLite
+    # walks every order in exam-type order and looks up its exam (the whole history), where
+    # this reads the window's exams once and each one's order by key.
     exam_counts: dict[UUID, int] = dict(
-        exams.values("order__exam_type")
+        Exam.objects.filter(pk__in=exams.values("pk"))
+        .values("order__exam_type")
         .annotate(n=Count("id"))
+        .order_by()
         .values_list("order__exam_type", "n")
     )
     used = (
@@ -419,7 +440,7 @@ def consumption_vs_template(*, since: date, until: date | None = None) -> list[T
         .order_by()
     )
     actual: dict[tuple[UUID, UUID], Decimal] = {
-        (row["exam__order__exam_type"], row["item"]): -Decimal(row["total"]) for row in used
+        (row["exam__order__exam_type"], row["item"]): -_exact(row["total"]) for row in used
     }
     template_lines = ConsumptionTemplateLine.objects.filter(
         template__active=True, template__exam_type__in=list(exam_counts)

@@ -13,6 +13,7 @@ import pytest
 
 from radflow.catalog.reference import load_reference
 from radflow.core.roles import Role
+from radflow.kpis.reference import definitions_sync
 from radflow.orders.reference import load_workflow_reference
 from tests.conftest import make_user
 from tests.e2e.test_exam_path import log_in, shot
@@ -57,6 +58,7 @@ def test_the_director_filters_by_site_and_clicks_through_to_the_no_shows(
     from playwright.sync_api import expect
 
     load_workflow_reference(result=load_reference())
+    definitions_sync()  # a live-server test's flush removed what the migration seeded
     by = make_user(None, "kpi-e2e-admin")
     by.is_superuser = True
     by.save()

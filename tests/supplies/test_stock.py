@@ -16,6 +16,7 @@ from radflow.supplies.models import MovementKind, StockMovement
 from tests.supplies.factories import (
     ItemFactory,
     StoreFactory,
+    level,
     lot,
     probe_covers,
     receive,
@@ -39,6 +40,20 @@ def test_on_hand_is_receipts_minus_issues() -> None:
     receive(gel, store, 24)
     services.stock_issue(item=gel, location=store, quantity="2.5", by=None)
     assert selectors.on_hand(gel, store) == Decimal("21.5")
+
+
+def test_on_hand_of_many_fractional_movements_is_exact_at_par() -> None:
+    gel, store = ItemFactory.create(), StoreFactory.create()
+    level(gel, store, par=2, reorder=1)
+    for _ in range(20):
+        receive(gel, store, "0.1")
+    for _ in range(10):
+        receive(gel, store, "0.7")
+        services.stock_issue(item=gel, location=store, quantity="0.7", by=None)
+
+    assert selectors.on_hand(gel, store) == Decimal("2.00")
+    assert selectors.below_par() == []
+    assert selectors.reorder_suggestions() == []
 
 
 def test_issuing_more_than_is_on_hand_is_refused() -> None:
