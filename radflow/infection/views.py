@@ -49,6 +49,7 @@ from radflow.infection.models import (
 )
 from radflow.patients.models import Patient
 from radflow.scheduling.models import DeviceStatus, Probe
+from radflow.web.forms import status_of, submit
 from radflow.web.pages import paginate
 
 VIEW = "infection.view_reprocessing"
@@ -167,11 +168,9 @@ def reprocess(request: HttpRequest) -> HttpResponse:
         form = CycleForm(probe=probe, last=last)
         return _reprocess_page(request, scan=ScanForm(), probe=probe, cycle_form=form)
     form = CycleForm(request.POST, probe=probe, last=last)
-    if not form.is_valid():
-        return _reprocess_page(request, scan=ScanForm(), probe=probe, cycle_form=form, status=422)
-    data_in = form.cleaned_data
-    try:
-        cycle = services.reprocessing_record(
+
+    def record(data_in: dict[str, Any]) -> Reprocessing:
+        return services.reprocessing_record(
             probe=probe,
             by=request.user,
             method=data_in["method"],
@@ -185,9 +184,13 @@ def reprocess(request: HttpRequest) -> HttpResponse:
             ended_at=data_in.get("ended_at"),
             note=data_in.get("note", ""),
         )
-    except ValidationFailed as exc:
-        form.add_service_errors(exc)
-        return _reprocess_page(request, scan=ScanForm(), probe=probe, cycle_form=form, status=422)
+
+    done = submit(form, record)
+    if done is None:
+        return _reprocess_page(
+            request, scan=ScanForm(), probe=probe, cycle_form=form, status=status_of(form)
+        )
+    cycle = done.value
     if cycle.passed:
         messages.success(
             request,
@@ -588,13 +591,10 @@ def agent_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def agent_add(request: HttpRequest) -> HttpResponse:
     form = AgentForm(request.POST)
-    if not form.is_valid():
-        return _agents_page(request, form, 422)
-    try:
-        agent = services.agent_create(by=request.user, **form.cleaned_data)
-    except ValidationFailed as exc:
-        form.add_service_errors(exc)
-        return _agents_page(request, form, 422)
+    done = submit(form, lambda data: services.agent_create(by=request.user, **data))
+    if done is None:
+        return _agents_page(request, form, status_of(form))
+    agent = done.value
     messages.success(request, f"{agent} added.")
     return redirect("infection:agent", pk=agent.pk)
 
@@ -680,13 +680,10 @@ def device_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def device_add(request: HttpRequest) -> HttpResponse:
     form = DeviceForm(request.POST)
-    if not form.is_valid():
-        return _devices_page(request, form, 422)
-    try:
-        device = services.device_create(by=request.user, **form.cleaned_data)
-    except ValidationFailed as exc:
-        form.add_service_errors(exc)
-        return _devices_page(request, form, 422)
+    done = submit(form, lambda data: services.device_create(by=request.user, **data))
+    if done is None:
+        return _devices_page(request, form, status_of(form))
+    device = done.value
     messages.success(request, f"{device} added.")
     return redirect("infection:device", pk=device.pk)
 
