@@ -9,49 +9,22 @@ transaction commits. Scheduled builds run in ``radflow worker`` (or Celery beat)
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from uuid import UUID
 
-from django.conf import settings
-from django.db import close_old_connections, connection
-
-logger = logging.getLogger("radflow.kpis.report")
-
-_executor: ThreadPoolExecutor | None = None
-_lock = threading.Lock()
+from radflow.web.background import BackgroundRunner
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-pack")
-        return _executor
-
-
-def sync() -> bool:
-    """Whether builds run inline (tests, a box that cannot spare a thread)."""
-    return bool(getattr(settings, "REPORT_PACK_BUILD_SYNC", getattr(settings, "TESTING", False)))
-
-
-def _run(version_id: UUID) -> None:
+def _execute(version_id: UUID) -> None:
     from radflow.kpis.report_services import report_pack_build_execute
 
-    close_old_connections()
-    try:
-        report_pack_build_execute(version_id=version_id)
-    except Exception:
-        logger.exception("report pack version %s crashed", version_id)
-    finally:
-        connection.close()
+    report_pack_build_execute(version_id=version_id)
 
 
-def submit(version_id: UUID) -> Future[None] | None:
-    """Build now (sync mode) or in the background thread; returns the future if any."""
-    if sync():
-        from radflow.kpis.report_services import report_pack_build_execute
-
-        report_pack_build_execute(version_id=version_id)
-        return None
-    return _pool().submit(_run, version_id)
+_runner = BackgroundRunner(
+    what="report pack version",
+    thread_name="report-pack",
+    sync_setting="REPORT_PACK_BUILD_SYNC",
+    execute=_execute,
+    logger=logging.getLogger("radflow.kpis.report"),
+)
+submit = _runner.submit
