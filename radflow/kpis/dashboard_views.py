@@ -22,8 +22,8 @@ from radflow.core.roles import Role
 from radflow.kpis import dashboards, export
 from radflow.kpis.dashboards import BOARDS, Board, Query
 from radflow.kpis.forms import DashboardFilterForm, DrilldownForm
-from radflow.scheduling.board_views import server_timing
 from radflow.scheduling.models import Modality
+from radflow.web.timing import server_timing
 
 VIEW = "kpis.view_kpis"
 #: The drill-down shows patients: it also needs the right to read them.

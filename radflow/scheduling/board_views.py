@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import time as time_module
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -47,6 +45,7 @@ from radflow.scheduling.models import Room, RoomStatus, Site
 from radflow.scheduling.services import room_set_status
 from radflow.staff.models import JobRole, StaffMember
 from radflow.web.forms import ServiceErrorsMixin
+from radflow.web.timing import server_timing
 
 #: Who may open the board: everyone who already reads exams and rooms (the same people who see
 #: the STAT board); each render is audited per patient shown.
@@ -67,25 +66,6 @@ RENDER_WAIT_SECONDS = 5
 #: Drag-and-drop lands on this grid (minutes).
 SNAP_MINUTES = 5
 PERFORMER_ROLES = (JobRole.SONOGRAPHER, JobRole.TECHNOLOGIST)
-
-
-def server_timing(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Add ``Server-Timing: app;dur=<ms>, cpu;dur=<ms>``: the time spent in the view (access
-    checks, queries, audit, rendering) and the CPU time of it, which ``bench/board.py`` reads to
-    measure the board without the network (and, with ``cpu``, without waiting for a core)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        started, cpu = time_module.perf_counter(), time_module.thread_time()
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-            response.render()
-        elapsed = (time_module.perf_counter() - started) * 1000
-        used = (time_module.thread_time() - cpu) * 1000
-        response["Server-Timing"] = f'app;dur={elapsed:.1f}, cpu;dur={used:.1f};desc="CPU"'
-        return response
-
-    return wrapper
 
 
 def _web(request: HttpRequest) -> AccessSource:
