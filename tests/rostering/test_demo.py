@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,14 +40,9 @@ NEEDED = {
 @time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("America/New_York")))
 def test_the_demo_publishes_a_roster_meeting_every_minimum_cover() -> None:
     ctx = DemoContext(seed=1, today=TODAY, patients_count=10)
-    timings = {}
     for step in STEPS:
-        if step.name not in NEEDED:
-            continue
-        started = time.perf_counter()
-        importlib.import_module(step.module).generate(ctx)
-        timings[step.name] = time.perf_counter() - started
-    assert timings["rosters"] < 60, timings
+        if step.name in NEEDED:
+            importlib.import_module(step.module).generate(ctx)
 
     roster = Roster.objects.get()
     assert roster.status == RosterStatus.PUBLISHED
