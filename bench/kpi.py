@@ -100,13 +100,15 @@ def child(database: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one database's benchmark in its own process (Django binds one database per process)."""
     env = dict(os.environ, RADFLOW_TESTING="1", DJANGO_SETTINGS_MODULE="radflow.settings")
     if database == "postgresql":
-        pg_recreate()
+        if not args.reuse:
+            pg_recreate()
         env["DATABASE_URL"] = PG_URL
         exams = args.exams or 5_000_000
     else:
         SQLITE_PATH.parent.mkdir(exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+            if not args.reuse:
+                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
         env["DATABASE_URL"] = f"sqlite:///{SQLITE_PATH}"
         exams = args.exams_sqlite or (args.exams // 10 if args.exams else 500_000)
     command = [
@@ -127,6 +129,8 @@ def child(database: str, args: argparse.Namespace) -> dict[str, Any]:
     ]
     if args.skip_naive:
         command.append("--skip-naive")
+    if args.reuse:
+        command.append("--reuse")
     try:
         done = subprocess.run(  # noqa: S603 (this script, our arguments)
             command, env=env, stdout=subprocess.PIPE, text=True, check=False
@@ -293,7 +297,7 @@ def generate_exams(
 ) -> dict[str, int]:
     """Orders, exams and overrides for ``exams`` exams ending four weeks from today."""
     from radflow.exams.demo import Table
-    from radflow.exams.models import Exam, Override
+    from radflow.exams.models import Exam, ExamTransition, Override
     from radflow.orders.models import Order
 
     now = datetime.now(UTC)
@@ -303,6 +307,8 @@ def generate_exams(
     first = today - timedelta(days=years * 365)
     counts = plan_day_counts(rng, first, days, exams)
     orders, exam_rows, overrides = Table(Order), Table(Exam), Table(Override)
+    transitions = Table(ExamTransition)
+    recent = now - timedelta(days=RECENT_TRANSITION_DAYS)
     modality_cum: list[tuple[float, str]] = []
     acc = 0.0
     for code, share in MODALITY_MIX.items():
@@ -439,17 +445,60 @@ def generate_exams(
                     row["images_count"] = rng.randint(10, 80)
             row.update(state=state, state_changed_at=last, updated_at=last)
             exam_rows.add(**row)
+            if last >= recent:
+                add_transitions(transitions, row)
             states[state] = states.get(state, 0) + 1
             if len(exam_rows.rows) >= CHUNK:
                 orders.flush()
                 exam_rows.flush()
                 overrides.flush()
+                transitions.flush()
         if offset % 60 == 0:
             log(f"  generated {serial:,} exams (to {day})")
     orders.flush()
     exam_rows.flush()
     overrides.flush()
+    transitions.flush()
     return states
+
+
+#: The exams' timelines (``ExamTransition``) are written for the last weeks only: the incremental
+#: refresh finds a day's exams through them, and years of them would only slow the generation.
+RECENT_TRANSITION_DAYS = 35
+_STEPS = [
+    ("scheduled_at", "schedule", "scheduled"),
+    ("arrived_at", "arrive", "arrived"),
+    ("in_progress_at", "begin", "in_progress"),
+    ("completed_at", "complete", "completed"),
+    ("discontinued_at", "discontinue", "discontinued"),
+    ("reported_at", "report", "reported"),
+    ("signed_at", "sign", "signed"),
+    ("billed_at", "bill", "billed"),
+    ("cancelled_at", "cancel", "cancelled"),
+    ("no_show_at", "no_show", "no_show"),
+]
+
+
+def add_transitions(transitions: Any, row: dict[str, Any]) -> None:
+    """The timeline of one generated exam, in the order its stamps happened."""
+    steps = sorted(
+        (row[stamp], action, state) for stamp, action, state in _STEPS if row[stamp] is not None
+    )
+    before = "requested"
+    for at, action, state in steps:
+        transitions.add(
+            exam_id=row["id"],
+            action=action,
+            from_state=before,
+            to_state=state,
+            at=at,
+            by_id=None,
+            actor="bench",
+            reason_code=row["reason_code"] if action in ("cancel", "no_show") else "",
+            reason="",
+            details={},
+        )
+        before = state
 
 
 def snapshots(rng: random.Random, dept: Department, years: int, zone: Any) -> int:
@@ -550,12 +599,15 @@ def report_pack(month: str) -> dict[str, Any]:
 def dashboard_pages(start: date, end: date, repeat: int) -> dict[str, Any]:
     """The dashboards as the director and coordinator load them (Django's test client: the
     whole view, template and middleware, no network), server time per page: p50 and p95."""
+    from django.contrib.auth.models import User
     from django.test import Client
 
     from radflow.accounts.services import user_create
     from radflow.core.roles import Role
 
-    user = user_create(username="kpi-bench-director", password="x" * 20, roles=[Role.DIRECTOR])
+    user = User.objects.filter(username="kpi-bench-director").first() or user_create(
+        username="kpi-bench-director", password="x" * 20, roles=[Role.DIRECTOR]
+    )
     client = Client()
     client.force_login(user)
     pages = {
@@ -595,28 +647,21 @@ def table_counts() -> dict[str, int]:
     }
 
 
-def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+def generate_department(
+    database: str,
+    args: argparse.Namespace,
+    rng: random.Random,
+    zone: Any,
+    today: date,
+    result: dict[str, Any],
+) -> list[Any]:
+    """Steps 1 and 2: the generated department and its rollups, timed into ``result``."""
     from django.db import connection, transaction
-    from django.utils import timezone
 
-    from radflow.core.kpis.types import KpiFilters
     from radflow.kpis import capacity
     from radflow.kpis.rollups import rollups_rebuild
-    from radflow.kpis.selectors import kpi_drilldown
 
-    rng = random.Random(args.seed)
-    zone = timezone.get_default_timezone()
-    result: dict[str, Any] = {"database": database, "target_s": TARGET_S}
-    phases: dict[str, Any] = {}
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
-    call_command("load_reference", verbosity=0, stdout=io.StringIO())
-    phases["migrate_s"] = round(time.perf_counter() - started, 1)
-
+    phases: dict[str, Any] = result.setdefault("generation", {})
     exams_per_day = args.exams / (args.years * 365)
     rooms = max(len(MODALITY_MIX) * args.sites, math.ceil(exams_per_day / EXAMS_PER_ROOM_DAY))
     log(f"{database}: generating {args.exams:,} exams, {rooms} rooms, {args.sites} sites")
@@ -630,7 +675,6 @@ def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
             cursor.execute("ANALYZE")
     log(f"{database}: generated in {phases['generate_s']} s; building rollups")
 
-    today = timezone.localdate()
     history_first = today - timedelta(days=args.years * 365)
     started = time.perf_counter()
     built = rollups_rebuild()
@@ -655,11 +699,39 @@ def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
         "backlog_rows": backlog,
         "rollup_rows_written": {"fine": built.fine, "site": built.site, "reasons": built.reasons},
     }
-    result["generation"] = phases
+    return dept.sites
 
+
+def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from radflow.core.kpis.types import KpiFilters
+    from radflow.kpis.selectors import kpi_drilldown
+    from radflow.scheduling.models import Site
+
+    rng = random.Random(args.seed)
+    zone = timezone.get_default_timezone()
+    result: dict[str, Any] = {"database": database, "target_s": TARGET_S}
+    phases: dict[str, Any] = result.setdefault("generation", {})
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False, stdout=io.StringIO())
+    call_command("load_reference", verbosity=0, stdout=io.StringIO())
+    phases["migrate_s"] = round(time.perf_counter() - started, 1)
+
+    today = timezone.localdate()
+    sites = list(Site.objects.filter(code__startswith="B").order_by("code"))
+    if args.reuse and sites:
+        log(f"{database}: reusing the generated department ({table_counts()['exams']:,} exams)")
+        result["data"] = {**table_counts(), "sites": len(sites), "reused": True}
+    else:
+        sites = generate_department(database, args, rng, zone, today, result)
     end = today - timedelta(days=1)
     start = end - timedelta(days=365) + timedelta(days=1)
-    site = KpiFilters.of(sites=dept.sites[0])
+    site = KpiFilters.of(sites=sites[0])
     timings: dict[str, Any] = {
         "period": [start.isoformat(), end.isoformat()],
         "load_before": loadavg(),
@@ -691,6 +763,7 @@ def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
         return refresh_days([today - timedelta(days=3)]).fine
 
     timings["incremental_refresh_one_day"], _ = timed(refresh_one_day, 1)
+    values, _ = director_set(start, end, KpiFilters())  # compared after the refresh rewrote a day
     if not args.skip_naive:
         log(f"{database}: naive baseline (the same KPI set from the raw exams)")
         timings["kpi_set_naive"], (raw_values, _) = timed(
@@ -719,6 +792,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-naive", action="store_true", help="leave out the raw baseline")
     parser.add_argument("--keep", action="store_true", help="keep the generated databases")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time against the department a --keep run left (no generation, no rebuild)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--child", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
