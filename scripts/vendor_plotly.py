@@ -1,8 +1,8 @@
-"""Copy plotly.js from the installed ``plotly`` Python package into the kpis app's static files.
+"""Copy plotly.js from the installed ``plotly`` Python package into the vendored static files.
 
 Usage: ``.venv/bin/python scripts/vendor_plotly.py`` (after upgrading ``plotly`` in the lock file).
 
-Writes ``radflow/kpis/static/kpis/vendor/``:
+Writes ``radflow/static/vendor/``:
 - ``plotly.min.js``: the package's ``package_data/plotly.min.js``, unchanged;
 - ``plotly.css``: the style rules plotly.js would otherwise inject as an inline ``<style>``
   element, which the Content-Security-Policy (``style-src 'self'``) blocks. The dashboard links
@@ -23,7 +23,7 @@ from pathlib import Path
 import plotly  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "radflow" / "kpis" / "static" / "kpis" / "vendor"
+TARGET = ROOT / "radflow" / "static" / "vendor"
 #: The object literal of selector → declarations in plotly.js's build/plotcss.js.
 ANCHOR = '{"X,X div":'
 
