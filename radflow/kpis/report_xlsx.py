@@ -17,11 +17,13 @@ a month of exams in it would take openpyxl longer than printing the whole PDF.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.table import Table as ExcelTable  # type: ignore[import-untyped]
@@ -38,6 +40,8 @@ DATE = "yyyy-mm-dd"
 MONTH = "mmm yyyy"
 DECIMAL = "0.00"
 ONE_DECIMAL = "0.0"
+
+BOLD = Font(bold=True)
 
 RAG_FILLS = {
     "green": PatternFill("solid", fgColor="C8E6C9"),
@@ -274,42 +278,79 @@ def _exams(exams: list[dict[str, Any]]) -> Table:
     return Table("Exams", columns, rows)
 
 
-def _write(book: Workbook, table: Table) -> None:
-    """``table`` as a sheet with a bold frozen header and an Excel table over its rows (none
-    when it has no rows: Excel refuses an empty table)."""
-    sheet = book.create_sheet(table.name)
+def _widths(table: Table) -> list[int]:
+    """Column widths from the headings and the first rows (a write-only sheet takes its widths
+    before its rows)."""
     widths = [len(title) for title in table.headers]
-    for c, title in enumerate(table.headers, start=1):
-        sheet.cell(row=1, column=c, value=title).font = Font(bold=True)
-    for r, row in enumerate(table.rows, start=2):
-        for c, raw in enumerate(row, start=1):
-            value = excel_value(raw.value if isinstance(raw, Formatted) else raw)
-            if value is None:
-                continue
-            cell = sheet.cell(row=r, column=c, value=value)
+    for row in table.rows[:200]:
+        for c, raw in enumerate(row):
+            value = raw.value if isinstance(raw, Formatted) else raw
             if isinstance(value, str):
-                cell.data_type = "s"  # a name starting with "=" stays text
-                if r < 200:
-                    widths[c - 1] = max(widths[c - 1], len(value))
-            elif isinstance(raw, Formatted):
-                cell.number_format = raw.number_format
+                widths[c] = max(widths[c], len(value))
             elif isinstance(value, datetime):
-                cell.number_format = table.columns[c - 1].number_format or DATETIME
-                widths[c - 1] = max(widths[c - 1], 16)
+                widths[c] = max(widths[c], 16)
             elif isinstance(value, date):
-                cell.number_format = table.columns[c - 1].number_format or DATE
-                widths[c - 1] = max(widths[c - 1], 10)
-            elif table.columns[c - 1].number_format:
-                cell.number_format = table.columns[c - 1].number_format
-    for c, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = max(8, min(48, width + 2))
+                widths[c] = max(widths[c], 10)
+    return [max(8, min(48, width + 2)) for width in widths]
+
+
+def _cell(sheet: Any, raw: Any, column: Column) -> Any:
+    """One value as a cell with its number format; None for an empty cell."""
+    value = excel_value(raw.value if isinstance(raw, Formatted) else raw)
+    if value is None:
+        return None
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # a name starting with "=" stays text
+    elif isinstance(raw, Formatted):
+        cell.number_format = raw.number_format
+    elif isinstance(value, datetime):
+        cell.number_format = column.number_format or DATETIME
+    elif isinstance(value, date):
+        cell.number_format = column.number_format or DATE
+    elif column.number_format:
+        cell.number_format = column.number_format
+    return cell
+
+
+def _write(book: Workbook, table: Table, fills: Sequence[PatternFill | None] = ()) -> None:
+    """``table`` as a streamed sheet with a bold frozen header and an Excel table over its rows
+    (none when it has no rows: Excel refuses an empty table). ``fills``: one per row, for the
+    first cell that a fill is given for (the KPI sheet's status).
+
+    Streamed (openpyxl's write-only mode): the flat exam sheet has a month of exams, which as
+    ordinary cells would be held in memory as millions of objects."""
+    sheet = book.create_sheet(table.name)
+    for c, width in enumerate(_widths(table), start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = width
     sheet.freeze_panes = "A2"
+    header = []
+    for title in table.headers:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.data_type = "s"
+        cell.font = BOLD
+        header.append(cell)
+    sheet.append(header)
+    status = table.headers.index("Status") if "Status" in table.headers else -1
+    columns = table.columns
+    for r, row in enumerate(table.rows):
+        cells = [_cell(sheet, raw, column) for raw, column in zip(row, columns, strict=True)]
+        fill = fills[r] if r < len(fills) else None
+        if fill is not None and status >= 0 and cells[status] is not None:
+            cells[status].fill = fill
+        sheet.append(cells)
     if table.rows:
         last = get_column_letter(len(table.columns))
         name = "".join(part.capitalize() for part in table.name.split()) + "Table"
         excel = ExcelTable(displayName=name, ref=f"A1:{last}{len(table.rows) + 1}")
         excel.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        sheet.add_table(excel)
+        excel._initialise_columns()  # a write-only sheet cannot read its headings back
+        for heading, title in zip(excel.tableColumns, table.headers, strict=True):
+            heading.name = title
+        with warnings.catch_warnings():
+            # Said of every write-only sheet; the columns were added just above.
+            warnings.filterwarnings("ignore", "In write-only mode you must add table columns")
+            sheet.add_table(excel)
 
 
 def pack_xlsx(data: dict[str, Any], edition: Edition, exams: list[dict[str, Any]]) -> bytes:
@@ -324,17 +365,12 @@ def pack_xlsx(data: dict[str, Any], edition: Edition, exams: list[dict[str, Any]
         _staffing(data),
         _exams(exams),
     ]
-    book = Workbook()
-    first = book.active
+    book = Workbook(write_only=True)
     for table in tables:
-        _write(book, table)
-    book.remove(first)
-    sheet = book["KPIs"]
-    status = [cell.value for cell in sheet[1]].index("Status") + 1
-    for r, kpi in enumerate(data["kpis"], start=2):
-        fill = RAG_FILLS.get(kpi["status"])
-        if fill is not None:
-            sheet.cell(row=r, column=status).fill = fill
+        fills = (
+            [RAG_FILLS.get(kpi["status"]) for kpi in data["kpis"]] if table.name == "KPIs" else []
+        )
+        _write(book, table, fills)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -156,7 +156,12 @@ def test_the_workbook_totals_equal_the_dashboard_numbers(
         assert got == pytest.approx(expected, abs=1e-6), code
         if expected is not None:
             assert cell.number_format == fmt
-        assert rows[code][headers.index("Status")].value == value.status.value
+        status = rows[code][headers.index("Status")]
+        assert status.value == value.status.value
+        colour = {"green": "C8E6C9", "amber": "FFE082", "red": "FFCDD2"}.get(status.value)
+        assert (status.fill.fgColor.rgb[-6:] if status.fill.fill_type else None) == colour, code
+    assert headers[0] == "Category" and sheet["A1"].font.bold
+    assert sheet.freeze_panes == "A2"
     assert rows["no_show_rate"][headers.index("Value")].number_format == PERCENT
     assert rows["tat_wait"][headers.index("Value")].number_format == DURATION
 
