@@ -57,8 +57,8 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "kpi.json"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: The database this benchmark creates and drops (``--pg-name``; never another one).
 PG_NAME = "kpi_bench"
-PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
 SQLITE_PATH = ROOT / "var" / "kpi_bench.sqlite3"
 TARGET_S = 2.0
 CHUNK = 100_000
@@ -81,19 +81,19 @@ def log(message: str) -> None:
 # --- databases ------------------------------------------------------------------------------------
 
 
-def pg_recreate() -> None:
+def pg_recreate(name: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
-def pg_drop() -> None:
+def pg_drop(name: str) -> None:
     import psycopg
 
     with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def child(database: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -101,8 +101,8 @@ def child(database: str, args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ, RADFLOW_TESTING="1", DJANGO_SETTINGS_MODULE="radflow.settings")
     if database == "postgresql":
         if not args.reuse:
-            pg_recreate()
-        env["DATABASE_URL"] = PG_URL
+            pg_recreate(args.pg_name)
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.pg_name}"
         exams = args.exams or 5_000_000
     else:
         SQLITE_PATH.parent.mkdir(exist_ok=True)
@@ -142,7 +142,7 @@ def child(database: str, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if not args.keep:
             if database == "postgresql":
-                pg_drop()
+                pg_drop(args.pg_name)
             else:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
@@ -798,8 +798,13 @@ def main() -> None:
         help="time against the department a --keep run left (no generation, no rebuild)",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--pg-name", default=PG_NAME, help="the PostgreSQL database to create (a kpi_ name)"
+    )
     parser.add_argument("--child", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.pg_name.startswith("kpi_") or not args.pg_name.replace("_", "").isalnum():
+        parser.error("--pg-name: a kpi_ name of letters, digits and underscores")
     if args.child:
         print(json.dumps(run_child(args.child, args), indent=2, default=str))
         return
