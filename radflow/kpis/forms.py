@@ -12,6 +12,7 @@ from radflow.kpis.models import KpiDefinition
 from radflow.scheduling.models import Department, Modality, Room, Site
 from radflow.staff.models import JobRole, StaffMember
 from radflow.web.forms import ServiceErrorsMixin
+from radflow.web.widgets import QuickSelect
 
 
 class DepartmentChoiceForm(forms.Form):
@@ -52,18 +53,23 @@ class DashboardFilterForm(forms.Form):
         choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
     )
     site = forms.ModelChoiceField(
-        queryset=Site.objects.order_by("name"), required=False, empty_label="All sites"
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        empty_label="All sites",
+        widget=QuickSelect,
     )
     modality = forms.ModelChoiceField(
         queryset=Modality.objects.order_by("code"),
         to_field_name="code",
         required=False,
         empty_label="All modalities",
+        widget=QuickSelect,
     )
     room = forms.ModelChoiceField(
         queryset=Room.objects.select_related("site").order_by("site__name", "code"),
         required=False,
         empty_label="All rooms",
+        widget=QuickSelect,
     )
     staff = forms.ModelChoiceField(
         label="Performed by",
@@ -72,11 +78,13 @@ class DashboardFilterForm(forms.Form):
         ).order_by("family_name", "given_name"),
         required=False,
         empty_label="Anyone",
+        widget=QuickSelect,
     )
     exam_type = forms.ModelChoiceField(
         queryset=ExamType.objects.select_related("modality").order_by("modality_id", "name"),
         required=False,
         empty_label="All exam types",
+        widget=QuickSelect,
     )
 
     #: The longest range a page computes (trend points stay readable, queries bounded).

@@ -7,6 +7,7 @@ once, then each KPI is a formula over them (``registry.compute``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -278,6 +279,13 @@ class _Load:
         return self._quality
 
 
+def _counts_of(totals: Totals | None) -> Totals:
+    """A copy of the counts alone, to add a denominator to: utilization and productivity read
+    no histogram, and copying a year's histograms for each of them and each trend point was a
+    fifth of a dashboard's time."""
+    return Totals(counts=Counter(totals.counts if totals is not None else ()))
+
+
 def _computed(code: str, load: _Load, bucket: Any) -> tuple[Computed, str]:
     """One KPI for one bucket of a load; the second value is a note (why no value)."""
     spec = SPECS[code]
@@ -285,11 +293,11 @@ def _computed(code: str, load: _Load, bucket: Any) -> tuple[Computed, str]:
         totals = load.exam(hist=spec.kind is Kind.TURNAROUND).get(bucket, Totals())
         return compute(code, totals), ""
     if spec.kind is Kind.UTILIZATION:
-        totals = Totals().merge(load.exam(hist=False).get(bucket, Totals()))
+        totals = _counts_of(load.exam(hist=False).get(bucket))
         totals.counts["open_s"] = load.open_seconds().get(bucket, 0)
         return compute(code, totals), ""
     if spec.kind is Kind.PRODUCTIVITY:
-        totals = Totals().merge(load.exam(hist=False).get(bucket, Totals()))
+        totals = _counts_of(load.exam(hist=False).get(bucket))
         totals.counts["worked_s"] = load.worked_seconds().get(bucket, 0)
         computed = compute(code, totals)
         return computed, note_for(code, computed)
