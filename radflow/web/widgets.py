@@ -22,14 +22,13 @@ class QuickSelect(forms.Select):
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         chosen = {str(v) for v in self.format_value(value)}
-        final = self.build_attrs(self.attrs, attrs)
-        final["name"] = name
+        final = {"name": name, **self.build_attrs(self.attrs, attrs)}
         options = []
         for option_value, label in self.choices:
             text = "" if option_value is None else str(option_value)
             selected = " selected" if text in chosen else ""
             options.append(
                 f'<option value="{conditional_escape(text)}"{selected}>'
-                f"{conditional_escape(label)}</option>"
+                f"{conditional_escape(str(label))}</option>"
             )
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308 -- every part escaped above
