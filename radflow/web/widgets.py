@@ -15,14 +15,15 @@ class QuickSelect(forms.Select):
 
     Django renders each option through its own template: a dashboard filter listing every room,
     performer and exam type of a large department (hundreds of options) spent more time there
-    than computing its KPIs. The markup is the one Django's template gives.
+    than computing its KPIs. The options are the ones Django's template gives.
     """
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         chosen = {str(v) for v in self.format_value(value)}
-        final = {"name": name, **self.build_attrs(self.attrs, attrs)}
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
         options = []
         for option_value, label in self.choices:
             text = "" if option_value is None else str(option_value)
