@@ -161,6 +161,21 @@ def _text_width(value: Any) -> int:
     return max((len(line) for line in str("" if value is None else value).splitlines()), default=0)
 
 
+def style_cell(cell: Any, raw: Any, value: Any, column: Column) -> None:
+    """Text stays text (a value such as "=HYPERLINK(...)" never becomes a formula); numbers and
+    dates carry their own (``Formatted``) or their column's number format."""
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(raw, Formatted):
+        cell.number_format = raw.number_format
+    elif isinstance(value, datetime):
+        cell.number_format = column.number_format or DATETIME
+    elif isinstance(value, date):
+        cell.number_format = column.number_format or DATE
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        cell.number_format = column.number_format or "General"
+
+
 def add_sheet(workbook: Workbook, table: Table) -> Worksheet:
     """``table`` as a new sheet of ``workbook``: bold frozen header, sized columns, number
     formats, and an Excel table over the data (Excel refuses an empty one: then a header only)."""
@@ -175,18 +190,8 @@ def add_sheet(workbook: Workbook, table: Table) -> Worksheet:
         # By position: ``sheet[sheet.max_row]`` scans every cell, quadratic on a big sheet.
         cells = [sheet.cell(row=row_number, column=n) for n in range(1, len(values) + 1)]
         for index, (cell, raw, value) in enumerate(zip(cells, row, values, strict=True)):
-            column = table.columns[index]
             widths[index] = max(widths[index], _text_width(value))
-            if isinstance(value, str):
-                cell.data_type = "s"  # "=HYPERLINK(...)" stays text
-            elif isinstance(raw, Formatted):
-                cell.number_format = raw.number_format
-            elif isinstance(value, datetime):
-                cell.number_format = column.number_format or DATETIME
-            elif isinstance(value, date):
-                cell.number_format = column.number_format or DATE
-            elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-                cell.number_format = column.number_format or "General"
+            style_cell(cell, raw, value, table.columns[index])
     for index, column in enumerate(table.columns, start=1):
         width = column.width or max(MIN_WIDTH, min(MAX_WIDTH, widths[index - 1] + 2))
         sheet.column_dimensions[get_column_letter(index)].width = width

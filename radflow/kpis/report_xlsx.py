@@ -30,13 +30,11 @@ from openpyxl.worksheet.table import Table as ExcelTable  # type: ignore[import-
 from openpyxl.worksheet.table import TableStyleInfo
 
 from radflow.exams.export import excel_value
-from radflow.kpis.export import INTEGER, Column, Formatted, Table
+from radflow.kpis.export import DATE, DATETIME, INTEGER, Column, Formatted, Table, style_cell
 from radflow.kpis.report_pdf import Edition
 
 PERCENT = "0.0%"
 DURATION = "[h]:mm"
-DATETIME = "yyyy-mm-dd hh:mm"
-DATE = "yyyy-mm-dd"
 MONTH = "mmm yyyy"
 DECIMAL = "0.00"
 ONE_DECIMAL = "0.0"
@@ -300,16 +298,7 @@ def _cell(sheet: Any, raw: Any, column: Column) -> Any:
     if value is None:
         return None
     cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # a name starting with "=" stays text
-    elif isinstance(raw, Formatted):
-        cell.number_format = raw.number_format
-    elif isinstance(value, datetime):
-        cell.number_format = column.number_format or DATETIME
-    elif isinstance(value, date):
-        cell.number_format = column.number_format or DATE
-    elif column.number_format:
-        cell.number_format = column.number_format
+    style_cell(cell, raw, value, column)
     return cell
 
 
