@@ -138,13 +138,17 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.model = model
         self.floor = floor
         self.last = last
+        #: The best plan reported (assignments, reasons): CP-SAT's final solution is the best
+        #: by its own objective, which may carry slack, so it can cost more than this one.
+        self.best: tuple[dict[str, Assignment], dict[str, str]] | None = None
 
     def on_solution_callback(self) -> None:
-        assignments, _ = self.model.read(self)
+        assignments, reasons = self.model.read(self)
         cost = self.model.cost(self.model.values_of(assignments))
         if cost >= self.last:
             return
         self.last = cost
+        self.best = (assignments, reasons)
         bound = max(self.floor, math.ceil(self.best_objective_bound - 1e-6))
         self.progress(time.monotonic() - self.started, cost, min(bound, cost))
 
@@ -214,6 +218,8 @@ def _whole(
         found_cost = model.cost(model.values_of(found))
         if found_cost <= cost:
             assignments, unscheduled, cost = found, reasons, found_cost
+    if callback is not None and callback.best is not None and callback.last < cost:
+        (assignments, unscheduled), cost = callback.best, callback.last
     if progress is not None and callback is not None and cost < callback.last:
         # CP-SAT can hand back a better final solution than the last one it called back with
         # (found as the time ran out): the watcher still sees the plan it gets.
