@@ -198,13 +198,20 @@ def add_sheet(workbook: Workbook, table: Table) -> Worksheet:
     sheet.freeze_panes = "A2"
     if table.rows:
         taken = {name.lower() for other in workbook.worksheets for name in other.tables}
-        last = get_column_letter(max(1, len(table.columns)))
-        excel = ExcelTable(
-            displayName=_table_name(table.name, taken), ref=f"A1:{last}{len(table.rows) + 1}"
-        )
-        excel.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        sheet.add_table(excel)
+        sheet.add_table(excel_table(_table_name(table.name, taken), table))
     return sheet
+
+
+def excel_table(name: str, table: Table) -> ExcelTable:
+    """The Excel table over ``table``'s heading and rows, with its column names given (a
+    write-only sheet cannot read them back from its cells)."""
+    last = get_column_letter(max(1, len(table.columns)))
+    excel = ExcelTable(displayName=name, ref=f"A1:{last}{len(table.rows) + 1}")
+    excel.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    excel._initialise_columns()
+    for heading, title in zip(excel.tableColumns, table.headers, strict=True):
+        heading.name = title
+    return excel
 
 
 def workbook(tables: Iterable[Table]) -> Workbook:

@@ -26,11 +26,18 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.worksheet.table import Table as ExcelTable  # type: ignore[import-untyped]
-from openpyxl.worksheet.table import TableStyleInfo
 
 from radflow.exams.export import excel_value
-from radflow.kpis.export import DATE, DATETIME, INTEGER, Column, Formatted, Table, style_cell
+from radflow.kpis.export import (
+    DATE,
+    DATETIME,
+    INTEGER,
+    Column,
+    Formatted,
+    Table,
+    excel_table,
+    style_cell,
+)
 from radflow.kpis.report_pdf import Edition
 
 PERCENT = "0.0%"
@@ -305,7 +312,7 @@ def _cell(sheet: Any, raw: Any, column: Column) -> Any:
 def _write(book: Workbook, table: Table, fills: Sequence[PatternFill | None] = ()) -> None:
     """``table`` as a streamed sheet with a bold frozen header and an Excel table over its rows
     (none when it has no rows: Excel refuses an empty table). ``fills``: one per row, for the
-    first cell that a fill is given for (the KPI sheet's status).
+    row's "Status" cell (the KPI sheet's RAG colours).
 
     Streamed (openpyxl's write-only mode): the flat exam sheet has a month of exams, which as
     ordinary cells would be held in memory as millions of objects."""
@@ -329,17 +336,11 @@ def _write(book: Workbook, table: Table, fills: Sequence[PatternFill | None] = (
             cells[status].fill = fill
         sheet.append(cells)
     if table.rows:
-        last = get_column_letter(len(table.columns))
         name = "".join(part.capitalize() for part in table.name.split()) + "Table"
-        excel = ExcelTable(displayName=name, ref=f"A1:{last}{len(table.rows) + 1}")
-        excel.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        excel._initialise_columns()  # a write-only sheet cannot read its headings back
-        for heading, title in zip(excel.tableColumns, table.headers, strict=True):
-            heading.name = title
         with warnings.catch_warnings():
-            # Said of every write-only sheet; the columns were added just above.
+            # Said of every write-only sheet; ``excel_table`` gives the columns.
             warnings.filterwarnings("ignore", "In write-only mode you must add table columns")
-            sheet.add_table(excel)
+            sheet.add_table(excel_table(name, table))
 
 
 def pack_xlsx(data: dict[str, Any], edition: Edition, exams: list[dict[str, Any]]) -> bytes:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 
 class QuickSelect(forms.Select):
@@ -21,15 +21,12 @@ class QuickSelect(forms.Select):
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        chosen = {str(v) for v in self.format_value(value)}
+        chosen = set(self.format_value(value))
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
-        options = []
+        rows = []
         for option_value, label in self.choices:
             text = "" if option_value is None else str(option_value)
-            selected = " selected" if text in chosen else ""
-            options.append(
-                f'<option value="{conditional_escape(text)}"{selected}>'
-                f"{conditional_escape(str(label))}</option>"
-            )
-        return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308 -- every part escaped above
+            rows.append((text, " selected" if text in chosen else "", label))
+        options = format_html_join("", '<option value="{}"{}>{}</option>', rows)
+        return format_html("<select{}>{}</select>", flatatt(final), options)
